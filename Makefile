@@ -1,0 +1,39 @@
+# Every target works from a fresh clone with only Python 3.11+ and make installed:
+# the ones that need tools depend on the virtual environment, which `install` creates.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install generate check-generated lint format typecheck test clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+generate: $(STAMP)
+	$(BIN)/python tools/codegen.py generate
+
+check-generated: $(STAMP)
+	$(BIN)/python tools/codegen.py check
+
+lint: $(STAMP)
+	$(BIN)/ruff check facade tests tools
+	$(BIN)/ruff format --check facade tests tools
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix facade tests tools
+	$(BIN)/ruff format facade tests tools
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: check-generated lint typecheck
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Python SDK for the Qubrid Video API."""
+
+from ._version import __version__
+
+__all__ = ["__version__"]
