@@ -219,3 +219,11 @@ def test_provenance_names_the_spec_digest() -> None:
     assert provenance["spec_sha256"] == hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest()
     assert provenance["generator"] == "openapi-python-client==0.29.1"
     assert Path(ROOT / provenance["spec"]) == SPEC_PATH
+
+
+def test_generated_package_bundles_its_spec() -> None:
+    """The generated package carries the exact spec it was generated from, for installed wheels."""
+    from importlib import resources
+
+    bundled = resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_bytes()
+    assert bundled == SPEC_PATH.read_bytes()

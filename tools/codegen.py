@@ -30,6 +30,8 @@ TEMPLATES = OPENAPI / "templates"
 PACKAGE = "qubrid_video_api_client"
 GENERATED = ROOT / "generated" / PACKAGE
 PROVENANCE = "provenance.json"
+# The spec rides along inside the package, so an installed wheel knows its own contract.
+BUNDLED_SPEC = "openapi.yaml"
 IGNORED = {"__pycache__", ".ruff_cache", ".mypy_cache"}
 
 
@@ -77,6 +79,7 @@ def _run_generator(out: Path) -> None:
         sys.exit(f"openapi-python-client failed:\n{result.stdout}{result.stderr}")
     for cache in [p for p in out.rglob("*") if p.name in IGNORED]:
         shutil.rmtree(cache, ignore_errors=True)
+    shutil.copyfile(SPEC, out / BUNDLED_SPEC)
     (out / PROVENANCE).write_text(json.dumps(provenance(), indent=2) + "\n")
 
 
