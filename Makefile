@@ -22,12 +22,12 @@ check-generated: $(STAMP)
 	$(BIN)/python tools/codegen.py check
 
 lint: $(STAMP)
-	$(BIN)/ruff check facade tests tools
-	$(BIN)/ruff format --check facade tests tools
+	$(BIN)/ruff check facade emulator cli tests tools
+	$(BIN)/ruff format --check facade emulator cli tests tools
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix facade tests tools
-	$(BIN)/ruff format facade tests tools
+	$(BIN)/ruff check --fix facade emulator cli tests tools
+	$(BIN)/ruff format facade emulator cli tests tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

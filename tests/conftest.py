@@ -44,3 +44,12 @@ def serve_app(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@pytest.fixture
+def emulator() -> Iterator[Any]:
+    """A fresh emulator on free loopback ports (API and a separate "CDN" origin)."""
+    from qubrid_video_emulator import Emulator
+
+    with Emulator() as running:
+        yield running

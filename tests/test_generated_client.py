@@ -13,8 +13,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from openapi_core import OpenAPI
-from openapi_core.datatypes import RequestParameters
 from qubrid_video_api_client import AuthenticatedClient, models
 from qubrid_video_api_client.api.videos import create_video
 from qubrid_video_api_client.types import File
@@ -24,40 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .conftest import ROOT, SPEC_PATH, serve_app
-
-SERVER = "https://platform.qubrid.com/v1"
-
-
-class HttpxOpenAPIRequest:
-    """openapi-core's request protocol over an httpx.Request (openapi-core ships no httpx adapter)."""
-
-    def __init__(self, request: httpx.Request) -> None:
-        self._request = request
-        self.parameters = RequestParameters(query=dict(request.url.params), header=request.headers, cookie={})
-
-    @property
-    def host_url(self) -> str:
-        return f"{self._request.url.scheme}://{self._request.url.netloc.decode()}"
-
-    @property
-    def path(self) -> str:
-        return self._request.url.path
-
-    @property
-    def full_url_pattern(self) -> str:
-        return str(self._request.url.copy_with(query=None))
-
-    @property
-    def method(self) -> str:
-        return self._request.method.lower()
-
-    @property
-    def body(self) -> bytes:
-        return self._request.read()
-
-    @property
-    def content_type(self) -> str:
-        return self._request.headers["content-type"]
+from .openapi_adapters import SERVER, HttpxOpenAPIRequest, openapi
 
 
 def _build(body: Any) -> httpx.Request:
@@ -100,7 +65,7 @@ def test_json_request_validates_against_spec() -> None:
     request = _build(body)
     assert request.headers["content-type"] == "application/json"
     assert request.headers["authorization"] == "Bearer sk-test"
-    OpenAPI.from_file_path(str(SPEC_PATH)).validate_request(HttpxOpenAPIRequest(request))
+    openapi().validate_request(HttpxOpenAPIRequest(request))
     assert json.loads(request.read())["save_audio"] is True
 
 
@@ -121,7 +86,7 @@ def test_multipart_request_validates_against_spec() -> None:
     )
     request = _build(body)
     assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
-    OpenAPI.from_file_path(str(SPEC_PATH)).validate_request(HttpxOpenAPIRequest(request))
+    openapi().validate_request(HttpxOpenAPIRequest(request))
 
 
 def test_multipart_boundary_is_random_per_request() -> None:

@@ -1,0 +1,17 @@
+"""The command group; each subcommand lives in a module of its own."""
+
+from __future__ import annotations
+
+import click
+from qubrid_video import __version__
+
+from ._emulator import emulator
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qubrid-video")
+def cli() -> None:
+    """Generate videos with the Qubrid Video API, or run a local emulator of it."""
+
+
+cli.add_command(emulator)

@@ -1,0 +1,97 @@
+"""``qubrid-video emulator``: serve a local Qubrid Video API until stopped."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+
+def _fault(value: str) -> tuple[str, int]:
+    kind, _, count = value.partition(":")
+    return kind, int(count or 1)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, help="API port (0: any free port).")
+@click.option("--files-port", default=0, show_default=True, help="Port of the emulated CDN serving videos (0: free).")
+@click.option("--same-origin-files", is_flag=True, help="Serve videos from the API's own origin instead.")
+@click.option(
+    "--api-key", "api_keys", multiple=True, help="Accepted API key (repeatable). Default: sk-qubrid-emulator."
+)
+@click.option(
+    "--credits", type=int, default=None, help="Credits per key (one per second of video). Default: unlimited."
+)
+@click.option("--models", default="p-video", show_default=True, help="Comma-separated models that exist.")
+@click.option("--allowed-models", default=None, help="Comma-separated models the keys may use (others: 403).")
+@click.option("--rate-limit", type=int, default=None, help="Requests per minute per key (over it: 429).")
+@click.option("--latency", type=float, default=0.0, show_default=True, help="Simulated generation time, seconds.")
+@click.option("--fault", "faults", multiple=True, metavar="KIND[:N]",
+              help="Answer the next N requests with a fault: 500, 502, 504, 429, slow, drop_before, drop_mid, "
+                   "html, malformed_json, drop_download (repeatable).")  # fmt: skip
+@click.option("--fault-rate", type=float, default=0.0, help="Fraction of requests that get a random fault.")
+@click.option("--fault-kinds", default=None, help="Comma-separated kinds for --fault-rate (default: all).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --fault-rate.")
+@click.option("--fetch-remote", is_flag=True, help="Fetch image/audio URLs on non-loopback hosts (off: offline).")
+@click.option("--max-body-mb", type=int, default=64, show_default=True, help="Largest request body accepted.")
+def emulator(**options: Any) -> None:
+    """Run a local Qubrid Video API: real MP4s, every documented error, faults on demand.
+
+    Prints the base URL to use as QUBRID_BASE_URL, then serves until Ctrl-C.
+    """
+    try:
+        # Lazy: the emulator extra may be missing, and `qubrid-video --help` should not pay for it.
+        from qubrid_video_emulator import (  # noqa: PLC0415
+            DEFAULT_API_KEY,
+            Emulator,
+            EmulatorConfig,
+            FaultKind,
+            KeyPolicy,
+        )
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the emulator needs {exc.name}, which is not installed: pip install 'qubrid-video[emulator]'"
+        ) from None
+    allowed = options["allowed_models"]
+    policy = KeyPolicy(
+        credits=options["credits"],
+        models=allowed.split(",") if allowed else None,
+        rate_limit=options["rate_limit"],
+    )
+    keys = options["api_keys"] or (DEFAULT_API_KEY,)
+    try:
+        config = EmulatorConfig(
+            keys={key: policy for key in keys},
+            models=[m.strip() for m in options["models"].split(",") if m.strip()],
+            latency=options["latency"],
+            fetch_remote=options["fetch_remote"],
+            max_body_bytes=options["max_body_mb"] * 1024 * 1024,
+            same_origin_files=options["same_origin_files"],
+        )
+        server = Emulator(config, host=options["host"], port=options["port"], files_port=options["files_port"])
+        for value in options["faults"]:
+            kind, count = _fault(value)
+            server.inject(FaultKind(kind), count)
+        if options["fault_rate"]:
+            kinds = options["fault_kinds"].split(",") if options["fault_kinds"] else None
+            server.set_fault_rate(options["fault_rate"], kinds, options["seed"])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+    def ready(running: Emulator) -> None:
+        click.echo(running.base_url)
+        click.echo(f"Qubrid emulator: API {running.base_url}, videos from {running.files_origin}", err=True)
+        if not options["api_keys"]:
+            click.echo(f"Use QUBRID_BASE_URL={running.base_url} QUBRID_API_KEY={DEFAULT_API_KEY}", err=True)
+        click.echo("Control API: /_emulator/journal, /_emulator/faults. Ctrl-C stops.", err=True)
+        sys.stdout.flush()
+
+    try:
+        server.run(ready)
+    except KeyboardInterrupt:
+        # uvicorn re-raises the Ctrl-C it handled once it has shut down cleanly: a normal stop.
+        click.echo("Qubrid emulator stopped.", err=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {options['host']}:{options['port']}: {exc.strerror}") from None

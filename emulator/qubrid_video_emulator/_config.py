@@ -1,0 +1,56 @@
+"""How an emulator instance behaves: its keys and their limits, its models, its timings and caps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+DEFAULT_API_KEY = "sk-qubrid-emulator"
+
+
+def _model_set(models: Iterable[str] | None) -> frozenset[str] | None:
+    return None if models is None else frozenset(models)
+
+
+@attrs.frozen
+class KeyPolicy:
+    """What one API key may do.
+
+    Attributes:
+        credits: Credits available (one per second of video), or None for unlimited. Spent: 402.
+        models: Models this key may use, or None for all. Another known model: 403.
+        rate_limit: Requests per minute, or None for no limit. Over it: 429 with ``Retry-After``.
+    """
+
+    credits: int | None = None
+    models: frozenset[str] | None = attrs.field(default=None, converter=_model_set)
+    rate_limit: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EmulatorConfig:
+    """Settings for one emulator.
+
+    Attributes:
+        keys: Accepted API keys and their policies.
+        models: Models that exist; any other name gets 404 ``model_not_found``.
+        latency: Simulated generation time in seconds, spent asynchronously (holds no worker).
+        max_body_bytes: Largest request body accepted; a larger one gets a 400 before it is read whole.
+        fetch_remote: Fetch image/audio URLs on non-loopback hosts. Off by default: the emulator stays
+            offline and draws the URL instead of its picture.
+        fetch_timeout: Seconds allowed for fetching one input URL.
+        fetch_max_bytes: Largest input file fetched from a URL.
+        render_workers: Threads rendering videos.
+        same_origin_files: Serve videos from the API's own origin instead of a second "CDN" origin.
+    """
+
+    keys: dict[str, KeyPolicy] = attrs.field(factory=lambda: {DEFAULT_API_KEY: KeyPolicy()})
+    models: frozenset[str] = attrs.field(default=frozenset({"p-video"}), converter=frozenset)
+    latency: float = 0.0
+    max_body_bytes: int = 64 * 1024 * 1024
+    fetch_remote: bool = False
+    fetch_timeout: float = 10.0
+    fetch_max_bytes: int = 32 * 1024 * 1024
+    render_workers: int = 2
+    same_origin_files: bool = False

@@ -1,0 +1,137 @@
+"""What a generation request asks for, checked beyond the schema (ranges, known shapes, media)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._errors import bad_request
+
+RESOLUTIONS = {"360p": 360, "480p": 480, "720p": 720, "1080p": 1080}
+ASPECT_RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4)}
+DURATION_RANGE = (1, 20)
+FPS_RANGE = (1, 60)
+MAX_PROMPT_CHARS = 4000
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+@attrs.frozen
+class Upload:
+    """One uploaded file part."""
+
+    data: bytes
+    filename: str | None
+    content_type: str | None
+
+
+@attrs.frozen
+class GenerationParams:
+    """A generation request, normalised: defaults applied, multipart strings converted."""
+
+    model: str
+    prompt: str
+    duration: int
+    fps: int
+    resolution: str
+    aspect_ratio: str
+    draft: bool
+    save_audio: bool
+    prompt_upsampling: bool
+    image_url: str | None
+    audio_url: str | None
+    image_file: Upload | None
+    audio_file: Upload | None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height in pixels: the resolution names the short side, both even for H.264."""
+        short = RESOLUTIONS[self.resolution]
+        a, b = ASPECT_RATIOS[self.aspect_ratio]
+        if a >= b:
+            return _even(short * a / b), short
+        return short, _even(short * b / a)
+
+
+def _even(value: float) -> int:
+    return round(value / 2) * 2
+
+
+def _integer(fields: dict[str, Any], name: str, default: int, bounds: tuple[int, int]) -> int:
+    raw = fields.get(name, default)
+    if isinstance(raw, str):
+        if not raw.strip().lstrip("+-").isdigit():
+            raise bad_request(f"Invalid value for '{name}': expected a whole number, got {raw[:40]!r}.", param=name)
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise bad_request(f"Invalid type for '{name}': expected integer.", param=name)
+    low, high = bounds
+    if not low <= raw <= high:
+        raise bad_request(f"Invalid value for '{name}': must be between {low} and {high}, got {raw}.", param=name)
+    return raw
+
+
+def _boolean(fields: dict[str, Any], name: str, default: bool) -> bool:
+    raw = fields.get(name, default)
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+        return raw.strip().lower() in _TRUE
+    raise bad_request(f"Invalid value for '{name}': expected 'true' or 'false'.", param=name)
+
+
+def _choice(fields: dict[str, Any], name: str, default: str, allowed: dict[str, Any]) -> str:
+    raw = fields.get(name, default)
+    if raw not in allowed:
+        choices = ", ".join(allowed)
+        raise bad_request(f"Invalid value for '{name}': {str(raw)[:40]!r} is not one of {choices}.", param=name)
+    return str(raw)
+
+
+def _url(fields: dict[str, Any], name: str) -> str | None:
+    raw = fields.get(name)
+    if raw is None or raw == "":
+        return None
+    parts = urlsplit(str(raw))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad_request(f"Invalid value for '{name}': expected an http(s) URL.", param=name)
+    return str(raw)
+
+
+def parse_params(fields: dict[str, Any], files: dict[str, Upload]) -> GenerationParams:
+    """Apply the documented defaults and check every field, raising a 400 naming the first bad one."""
+    model = fields.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise bad_request("Missing required parameter: 'model'.", param="model")
+    prompt = fields.get("prompt", "")
+    if not isinstance(prompt, str) or len(prompt) > MAX_PROMPT_CHARS:
+        raise bad_request(
+            f"Invalid value for 'prompt': expected text of at most {MAX_PROMPT_CHARS} characters.", param="prompt"
+        )
+    params = GenerationParams(
+        model=model,
+        prompt=prompt,
+        duration=_integer(fields, "duration", 5, DURATION_RANGE),
+        fps=_integer(fields, "fps", 24, FPS_RANGE),
+        resolution=_choice(fields, "resolution", "720p", RESOLUTIONS),
+        aspect_ratio=_choice(fields, "aspect_ratio", "16:9", ASPECT_RATIOS),
+        draft=_boolean(fields, "draft", False),
+        save_audio=_boolean(fields, "save_audio", True),
+        prompt_upsampling=_boolean(fields, "prompt_upsampling", True),
+        image_url=_url(fields, "image"),
+        audio_url=_url(fields, "audio"),
+        image_file=files.get("image_file"),
+        audio_file=files.get("audio_file"),
+    )
+    for name, upload in (("image_file", params.image_file), ("audio_file", params.audio_file)):
+        if upload is not None and not upload.data:
+            raise bad_request(f"Invalid value for '{name}': the uploaded file is empty.", param=name)
+    return params
+
+
+def upsample(prompt: str) -> str:
+    """What prompt upsampling makes of a prompt: the same idea, spelled out for the renderer."""
+    base = prompt.strip() or "An untitled scene"
+    return f"{base}, cinematic lighting, gentle camera motion, rich detail"

@@ -1,0 +1,227 @@
+"""Run the emulator: in a background thread for test suites, or in the foreground for the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ._app import TRANSPORT_KEY, EmulatorApp
+from ._config import EmulatorConfig, KeyPolicy
+from ._faults import Fault, FaultKind
+from ._spec import api_prefix
+from ._state import EmulatorState
+from ._store import VideoStore
+
+
+class _TransportProtocol(H11Protocol):
+    """uvicorn's h11 protocol, handing each request its connection's transport.
+
+    Faults such as a connection dropped before or in the middle of an answer need to close the
+    socket itself, which ASGI does not expose; a custom protocol class is uvicorn's documented hook.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Wrap the app so every request on this connection finds the transport in its scope."""
+        super().connection_made(transport)
+        app = self.app
+
+        async def with_transport(scope: Any, receive: Any, send: Any) -> None:
+            scope.setdefault("extensions", {})[TRANSPORT_KEY] = transport
+            await app(scope, receive, send)
+
+        self.app = with_transport
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(4096)
+    sock.setblocking(False)
+    return sock
+
+
+def _origin(host: str, sock: socket.socket) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{sock.getsockname()[1]}"
+
+
+class Emulator:
+    """A local Qubrid Video API: real videos, every documented error, faults on demand.
+
+    Use it as a context manager; it serves on free loopback ports in a background thread::
+
+        with Emulator() as emulator:
+            client = Qubrid(api_key=emulator.api_key, base_url=emulator.base_url)
+
+    Attributes:
+        config: The settings it runs with.
+        state: Its journal, faults and keys (also reachable through the methods below).
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        files_port: int = 0,
+    ) -> None:
+        """Prepare an emulator; nothing listens until :meth:`start` or ``with``.
+
+        Args:
+            config: Keys, models, latency and limits; the defaults accept ``DEFAULT_API_KEY``.
+            host: Interface to listen on.
+            port: API port (0: a free one).
+            files_port: Port of the emulated CDN serving the videos (0: a free one). Ignored when
+                ``config.same_origin_files`` is set.
+        """
+        self.config = config or EmulatorConfig()
+        self.state = EmulatorState(self.config)
+        self._host, self._port, self._files_port = host, port, files_port
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._store: VideoStore | None = None
+        self._sockets: list[socket.socket] = []
+        self.origin = ""
+        self.files_origin = ""
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, as the SDK's ``base_url`` takes it (``http://127.0.0.1:PORT/v1``)."""
+        return self.origin + api_prefix()
+
+    @property
+    def api_key(self) -> str:
+        """The first configured API key."""
+        return next(iter(self.config.keys))
+
+    def _prepare(self) -> uvicorn.Server:
+        self._tmp = tempfile.TemporaryDirectory(prefix="qubrid-emulator-")
+        self._store = VideoStore(Path(self._tmp.name), self.config.render_workers)
+        api = _listen(self._host, self._port)
+        self._sockets = [api]
+        self.origin = self.files_origin = _origin(self._host, api)
+        if not self.config.same_origin_files:
+            files = _listen(self._host, self._files_port)
+            self._sockets.append(files)
+            self.state.files_port = files.getsockname()[1]
+            self.files_origin = _origin(self._host, files)
+        app = EmulatorApp(self.state, self._store)
+        config = uvicorn.Config(
+            app,
+            http=_TransportProtocol,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=30,
+            backlog=4096,
+        )
+        self._server = uvicorn.Server(config)
+        return self._server
+
+    def start(self) -> Emulator:
+        """Start serving in a background thread; returns once it accepts connections."""
+        server = self._prepare()
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": self._sockets}, name="qubrid-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the Qubrid emulator did not start")
+            time.sleep(0.005)
+        return self
+
+    def run(self, ready: Callable[[Emulator], None] | None = None) -> None:
+        """Serve in the foreground until interrupted (Ctrl-C, SIGTERM); `ready` is called once listening."""
+        server = self._prepare()
+        if ready is not None:
+            ready(self)
+        try:
+            server.run(sockets=self._sockets)
+        finally:
+            self._cleanup()
+
+    def stop(self) -> None:
+        """Stop serving and delete the rendered videos."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # Driving it from a test.
+
+    def inject(self, kind: FaultKind | str, count: int = 1, **knobs: float) -> None:
+        """Answer the next `count` requests of the fault's route with `kind` (see :class:`Fault`)."""
+        self.state.faults.add(Fault(FaultKind(kind), **knobs), count)
+
+    def set_fault_rate(self, rate: float, kinds: list[FaultKind | str] | None = None, seed: int = 0) -> None:
+        """Give each request a `rate` chance of one of `kinds` (all kinds by default), reproducibly."""
+        faults = [Fault(FaultKind(k)) for k in (kinds or list(FaultKind))]
+        self.state.faults.set_rate(rate, faults, seed)
+
+    def clear_faults(self) -> None:
+        """Cancel every queued and random fault."""
+        self.state.faults.clear()
+
+    def add_key(
+        self, key: str, *, credits: int | None = None, models: list[str] | None = None, rate_limit: int | None = None
+    ) -> None:
+        """Accept another API key, with its own credits, model permissions and rate limit."""
+        self.state.add_key(key, KeyPolicy(credits=credits, models=models, rate_limit=rate_limit))
+
+    def journal(self) -> dict[str, list[dict[str, Any]]]:
+        """Everything received so far: ``{"requests": [...], "downloads": [...]}``."""
+        return self.state.journal()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The generation requests received so far, oldest first."""
+        return self.state.journal()["requests"]
+
+    def downloads(self) -> list[dict[str, Any]]:
+        """The video downloads received so far, oldest first."""
+        return self.state.journal()["downloads"]
+
+    @property
+    def generations(self) -> int:
+        """How many generations actually ran (replays of an idempotency key do not count)."""
+        return self.state.generations
+
+    def __repr__(self) -> str:
+        return f"Emulator(base_url={self.base_url!r}, files_origin={self.files_origin!r})"

@@ -1,0 +1,84 @@
+"""Rendered videos on disk, cached by what they show, rendered at most once at a time per content."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import attrs
+
+from ._render import RenderJob, render
+
+_NAME = re.compile(r"^[0-9a-f]{32}\.mp4$")
+
+
+@attrs.frozen
+class StoredVideo:
+    """A finished video file and the validators it is served with."""
+
+    name: str
+    path: Path
+    size: int
+    etag: str
+
+
+def _cache_key(job: RenderJob) -> str:
+    digest = hashlib.sha256()
+    for field in attrs.fields(RenderJob):
+        value = getattr(job, field.name)
+        if isinstance(value, bytes):
+            value = hashlib.sha256(value).hexdigest()
+        digest.update(f"{field.name}={value!r}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+class VideoStore:
+    """Renders in a thread pool so the event loop never blocks; identical jobs share one render."""
+
+    def __init__(self, root: Path, workers: int) -> None:
+        self.root = root
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qubrid-render")
+        self._done: dict[str, StoredVideo] = {}
+        self._pending: dict[str, asyncio.Future[StoredVideo]] = {}
+
+    async def get_or_render(self, job: RenderJob) -> StoredVideo:
+        """Return the stored video for `job`, rendering it first unless an identical one exists."""
+        key = _cache_key(job)
+        if key in self._done:
+            return self._done[key]
+        if key not in self._pending:
+            self._pending[key] = asyncio.ensure_future(self._render(key, job))
+        try:
+            return await asyncio.shield(self._pending[key])
+        finally:
+            if self._pending.get(key) is not None and self._pending[key].done():
+                del self._pending[key]
+
+    async def _render(self, key: str, job: RenderJob) -> StoredVideo:
+        path = self.root / f"{key}.mp4"
+        await asyncio.get_running_loop().run_in_executor(self._pool, render, job, path)
+        etag = await asyncio.get_running_loop().run_in_executor(self._pool, _file_etag, path)
+        video = StoredVideo(name=path.name, path=path, size=path.stat().st_size, etag=etag)
+        self._done[key] = video
+        return video
+
+    def lookup(self, name: str) -> StoredVideo | None:
+        """The stored video called `name`, if any; any other name (``..``, slashes) finds nothing."""
+        if not _NAME.match(name):
+            return None
+        return self._done.get(name.removesuffix(".mp4"))
+
+    def close(self) -> None:
+        """Stop the render threads."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _file_etag(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f'"{digest.hexdigest()[:32]}"'
