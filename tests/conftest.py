@@ -53,3 +53,12 @@ def emulator() -> Iterator[Any]:
 
     with Emulator() as running:
         yield running
+
+
+@pytest.fixture
+def client(emulator: Any) -> Iterator[Any]:
+    """A Qubrid client pointed at the emulator."""
+    from qubrid_video import Qubrid
+
+    with Qubrid(api_key=emulator.api_key, base_url=emulator.base_url) as qubrid:
+        yield qubrid

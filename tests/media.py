@@ -20,6 +20,13 @@ def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (32
     return buffer.getvalue()
 
 
+def jpeg(color: tuple[int, int, int] = (30, 90, 200), size: tuple[int, int] = (320, 240)) -> bytes:
+    """A solid-colour JPEG."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
 def noise_png(size: tuple[int, int] = (640, 360), block: int = 8, seed: int = 1) -> bytes:
     """A PNG of random `block`-pixel squares: detail that stronger compression visibly loses."""
     small = (size[0] // block, size[1] // block)

@@ -1,5 +1,75 @@
-"""Python SDK for the Qubrid Video API."""
+"""Python SDK for the Qubrid Video API.
 
+from qubrid_video import Qubrid
+
+client = Qubrid()  # QUBRID_API_KEY, QUBRID_BASE_URL from the environment
+video = client.videos.generate(model="p-video", prompt="A butterfly flying through a flower garden")
+path = video.download("butterfly.mp4")
+"""
+
+from ._client import AsyncQubrid, AsyncVideos, Qubrid, Videos
+from ._config import DEFAULT_BASE_URL, Timeout
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BackendUnavailableError,
+    BadRequestError,
+    DestinationExistsError,
+    DownloadError,
+    GenerationTimeoutError,
+    InsufficientCreditsError,
+    InternalServerError,
+    InvalidParameterError,
+    ModelNotFoundError,
+    ParameterTypeError,
+    PermissionDeniedError,
+    QubridError,
+    RateLimitError,
+    ResponseValidationError,
+)
+from ._logging import configure_from_env as _configure_logging
 from ._version import __version__
+from ._video import AsyncVideo, Video
 
-__all__ = ["__version__"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncQubrid",
+    "AsyncVideo",
+    "AsyncVideos",
+    "AuthenticationError",
+    "BackendUnavailableError",
+    "BadRequestError",
+    "DestinationExistsError",
+    "DownloadError",
+    "GenerationTimeoutError",
+    "InsufficientCreditsError",
+    "InternalServerError",
+    "InvalidParameterError",
+    "ModelNotFoundError",
+    "ParameterTypeError",
+    "PermissionDeniedError",
+    "Qubrid",
+    "QubridError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "Timeout",
+    "Video",
+    "Videos",
+    "__version__",
+]
+
+# Tracebacks and reprs read `qubrid_video.RateLimitError`, not the private module it lives in.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj
+
+_configure_logging()

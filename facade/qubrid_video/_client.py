@@ -1,0 +1,571 @@
+"""The clients: ``Qubrid`` and ``AsyncQubrid`` are thin I/O mirrors over ``_BaseClient``'s decisions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NoReturn, Self, TypeVar
+
+import httpx
+
+from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, origin, resolve_options
+from ._download import Progress, adownload, destination, download
+from ._errors import APIConnectionError, APIError, APITimeoutError, ParameterTypeError, ResponseValidationError
+from ._request import GenerateParams, PreparedRequest, prepare
+from ._response import MAX_BODY_BYTES, GeneratedVideo, parse_success, status_error
+from ._retry import SAFE_TRANSPORT_ERRORS, next_wait
+from ._version import __version__
+from ._video import AsyncVideo, Video
+
+logger = logging.getLogger("qubrid_video")
+USER_AGENT = f"qubrid-video-python/{__version__}"
+# Enough for thousands of concurrent generations on one client; waiting beyond is bounded by each
+# call's deadline, never a pool timeout.
+LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=30)
+_REDACTED = "Bearer [redacted]"
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
+def _redact(request: httpx.Request | None) -> None:
+    """Blank the key in a request that has been sent, so responses and errors never carry it."""
+    if request is not None and "authorization" in request.headers:
+        request.headers["authorization"] = _REDACTED
+
+
+def _request_of(exc: Exception) -> httpx.Request | None:
+    try:
+        return exc.request if isinstance(exc, httpx.RequestError) else None
+    except RuntimeError:  # httpx raises when the error was made without a request
+        return None
+
+
+class _BaseClient:
+    """Configuration and every decision that needs no I/O, shared by both clients."""
+
+    _options: ClientOptions
+
+    def _configure(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        timeout: float | Timeout | httpx.Timeout | None,
+        max_retries: int,
+        default_headers: dict[str, str] | None,
+        allow_insecure_http: bool,
+        retry_possibly_billed: bool,
+        http_client: object,
+        http_type: type[httpx.Client] | type[httpx.AsyncClient],
+    ) -> None:
+        self._options = resolve_options(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            allow_insecure_http=allow_insecure_http,
+            retry_possibly_billed=retry_possibly_billed,
+        )
+        if http_client is not None and not isinstance(http_client, http_type):
+            raise ParameterTypeError("http_client", f"expected an {http_type.__module__}.{http_type.__name__}")
+        self._owns_http = http_client is None
+
+    def _new_http(self, http_type: type[HttpT]) -> HttpT:
+        t = self._options.timeout
+        return http_type(
+            timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=None),
+            limits=LIMITS,
+            follow_redirects=False,  # a redirect must never carry the key to another host
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL."""
+        return self._options.base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        """Default time limits for each call."""
+        return self._options.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after a first failed attempt, for failures that cannot have been billed."""
+        return self._options.retry.max_retries
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, max_retries={self.max_retries})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} holds a connection pool and an API key; it cannot be pickled")
+
+    def _changed(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Constructor arguments for a copy with `changes`; unknown names are a TypeError, as in a call."""
+        options = self._options
+        current = {
+            "api_key": options.api_key,
+            "base_url": options.base_url,
+            "timeout": options.timeout,
+            "max_retries": options.retry.max_retries,
+            "default_headers": dict(options.default_headers),
+            "allow_insecure_http": options.allow_insecure_http,
+            "retry_possibly_billed": options.retry.retry_possibly_billed,
+        }
+        unknown = set(changes) - set(current)
+        if unknown:
+            raise TypeError(f"with_options() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        return {**current, **changes}
+
+    # One generation call.
+
+    def _prepare(
+        self, params: GenerateParams, timeout: object, extra_headers: object
+    ) -> tuple[PreparedRequest, Timeout]:
+        limits = coerce_timeout("timeout", timeout, self._options.timeout)
+        return prepare(params, extra_headers), limits
+
+    def _request_kwargs(self, prepared: PreparedRequest, deadline: Deadline, limits: Timeout) -> dict[str, Any]:
+        kwargs = dict(prepared.kwargs)
+        kwargs["url"] = self._options.base_url + kwargs["url"]
+        kwargs["headers"] = {
+            **self._options.default_headers,
+            "Authorization": f"Bearer {self._options.api_key}",
+            **kwargs["headers"],
+        }
+        kwargs["timeout"] = limits.for_attempt(deadline.remaining())
+        return kwargs
+
+    def _after_response(
+        self, prepared: PreparedRequest, response: httpx.Response, body: bytes, retries: int, deadline: Deadline
+    ) -> GeneratedVideo | float:
+        """The video, or seconds to wait before retrying; raises the error to report otherwise."""
+        _redact(response.request)
+        self._log(
+            prepared, retries, deadline, status=response.status_code, request_id=response.headers.get("x-request-id")
+        )
+        error: APIError
+        if response.status_code == 200:
+            try:
+                return parse_success(response, body)
+            except ResponseValidationError as exc:
+                error = exc
+        else:
+            error = status_error(response, body)
+        wait = next_wait(
+            self._options.retry,
+            retries,
+            deadline.remaining(),
+            status=response.status_code,
+            headers=response.headers,
+            resendable=prepared.resendable,
+        )
+        if wait is None:
+            raise error
+        return wait
+
+    def _after_transport_error(
+        self, prepared: PreparedRequest, exc: Exception, retries: int, deadline: Deadline
+    ) -> float:
+        """Seconds to wait before retrying after no answer came; raises the error to report otherwise."""
+        _redact(_request_of(exc))
+        self._log(prepared, retries, deadline, failure=type(exc).__name__)
+        wait = next_wait(self._options.retry, retries, deadline.remaining(), error=exc, resendable=prepared.resendable)
+        if wait is None:
+            raise self._connection_error(exc, deadline) from exc
+        return wait
+
+    def _connection_error(self, exc: Exception, deadline: Deadline) -> APIConnectionError:
+        host = httpx.URL(self._options.base_url).host
+        uncertain = not isinstance(exc, SAFE_TRANSPORT_ERRORS)
+        if isinstance(exc, httpx.TimeoutException | TimeoutError) or deadline.remaining() <= 0:
+            what = "the call's deadline passed" if deadline.remaining() <= 0 else f"{type(exc).__name__}"
+            return APITimeoutError(f"timed out talking to {host}: {what}", may_have_generated=uncertain)
+        if uncertain:
+            return APIConnectionError(
+                f"the connection to {host} was lost after the request was sent ({type(exc).__name__})",
+                may_have_generated=True,
+            )
+        return APIConnectionError(f"could not connect to {host} ({type(exc).__name__})")
+
+    def _log(
+        self,
+        prepared: PreparedRequest,
+        retries: int,
+        deadline: Deadline,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        failure: str | None = None,
+    ) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            elapsed = deadline.seconds - deadline.remaining()
+            logger.debug(
+                "POST /videos/generations attempt=%d status=%s request_id=%s idempotency_key=%s elapsed=%.2fs%s",
+                retries + 1, status, request_id, prepared.idempotency_key, elapsed,
+                f" failure={failure}" if failure else "",
+            )  # fmt: skip
+
+    # Downloads.
+
+    def _download_args(
+        self, video: Video | AsyncVideo, dest: object, overwrite: object, progress: object
+    ) -> tuple[Path, dict[str, str]]:
+        """Check a download's arguments and choose its headers: the key only for the API's own origin."""
+        if not isinstance(overwrite, bool):
+            raise ParameterTypeError("overwrite", f"expected True or False, got {type(overwrite).__name__}")
+        if progress is not None and not callable(progress):
+            raise ParameterTypeError("progress", "expected a callable progress(done, total) or None")
+        target = destination(dest, video.url, video.request_id)
+        same_origin = origin(video.url) == origin(self._options.base_url)
+        headers = {"Authorization": f"Bearer {self._options.api_key}"} if same_origin else {}
+        return target, headers
+
+
+def _read_capped(response: httpx.Response, deadline: Deadline) -> bytes:
+    """The (decoded) body, at most MAX_BODY_BYTES of it, giving up when the deadline passes."""
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_BODY_BYTES:
+            break
+        if deadline.remaining() <= 0:
+            raise TimeoutError("deadline passed while reading the answer")
+    return b"".join(chunks)[:MAX_BODY_BYTES]
+
+
+async def _aread_capped(response: httpx.Response) -> bytes:
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)[:MAX_BODY_BYTES]
+
+
+class Videos:
+    """``client.videos``: the video generation operation."""
+
+    def __init__(self, client: Qubrid) -> None:
+        self._client = client
+
+    def generate(
+        self,
+        *,
+        model: str,
+        prompt: str | None = None,
+        duration: int | None = None,
+        resolution: str | None = None,
+        fps: int | None = None,
+        aspect_ratio: str | None = None,
+        image: Any = None,
+        audio: Any = None,
+        draft: bool | None = None,
+        save_audio: bool | None = None,
+        prompt_upsampling: bool | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Video:
+        """Generate a video and wait for it (this can take minutes).
+
+        Arguments left as None are not sent: the API's defaults apply.
+
+        Args:
+            model: The video model, e.g. ``"p-video"``.
+            prompt: What the video shows.
+            duration: Length in seconds (a positive whole number).
+            resolution: Output resolution, e.g. ``"720p"``.
+            fps: Frames per second (a positive whole number).
+            aspect_ratio: e.g. ``"16:9"``.
+            image: Input image: an http(s) URL, a path, bytes, a binary file object, or a
+                ``(filename, content, mime_type)`` tuple. Anything local is uploaded, streamed.
+            audio: Input audio, in the same forms as `image`.
+            draft: Generate a faster, lower-quality preview.
+            save_audio: Keep the input audio in the video.
+            prompt_upsampling: Let the API expand the prompt.
+            timeout: This call's time limits: seconds for the whole call, or a :class:`Timeout`.
+            extra_headers: More headers for this call (an ``Idempotency-Key`` here replaces the SDK's).
+
+        Returns:
+            The video: its URL, creation time and request id, and ``download()``.
+
+        Raises:
+            InvalidParameterError: an argument is not allowed (nothing was sent).
+            APIStatusError: the API answered an error (a subclass per status).
+            APIConnectionError: no answer (``APITimeoutError`` for timeouts).
+            ResponseValidationError: a 200 without a usable video URL.
+        """
+        params = GenerateParams(model=model, prompt=prompt, duration=duration, resolution=resolution, fps=fps,
+                                aspect_ratio=aspect_ratio, image=image, audio=audio, draft=draft,
+                                save_audio=save_audio, prompt_upsampling=prompt_upsampling)  # fmt: skip
+        return self._client._generate(params, timeout, extra_headers)
+
+
+class AsyncVideos:
+    """``client.videos``: the video generation operation, awaitable."""
+
+    def __init__(self, client: AsyncQubrid) -> None:
+        self._client = client
+
+    async def generate(
+        self,
+        *,
+        model: str,
+        prompt: str | None = None,
+        duration: int | None = None,
+        resolution: str | None = None,
+        fps: int | None = None,
+        aspect_ratio: str | None = None,
+        image: Any = None,
+        audio: Any = None,
+        draft: bool | None = None,
+        save_audio: bool | None = None,
+        prompt_upsampling: bool | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> AsyncVideo:
+        """Generate a video and wait for it (this can take minutes). See :meth:`Videos.generate`.
+
+        Args:
+            model: The video model, e.g. ``"p-video"``.
+            prompt: What the video shows.
+            duration: Length in seconds (a positive whole number).
+            resolution: Output resolution, e.g. ``"720p"``.
+            fps: Frames per second (a positive whole number).
+            aspect_ratio: e.g. ``"16:9"``.
+            image: Input image: URL, path, bytes, binary file object or (filename, content, mime_type).
+            audio: Input audio, in the same forms as `image`.
+            draft: Generate a faster, lower-quality preview.
+            save_audio: Keep the input audio in the video.
+            prompt_upsampling: Let the API expand the prompt.
+            timeout: This call's time limits: seconds for the whole call, or a :class:`Timeout`.
+            extra_headers: More headers for this call.
+
+        Returns:
+            The video: its URL, creation time and request id, and an awaitable ``download()``.
+
+        Raises:
+            InvalidParameterError: an argument is not allowed (nothing was sent).
+            APIStatusError: the API answered an error (a subclass per status).
+            APIConnectionError: no answer (``APITimeoutError`` for timeouts).
+            ResponseValidationError: a 200 without a usable video URL.
+        """
+        params = GenerateParams(model=model, prompt=prompt, duration=duration, resolution=resolution, fps=fps,
+                                aspect_ratio=aspect_ratio, image=image, audio=audio, draft=draft,
+                                save_audio=save_audio, prompt_upsampling=prompt_upsampling)  # fmt: skip
+        return await self._client._generate(params, timeout, extra_headers)
+
+
+class Qubrid(_BaseClient):
+    """The Qubrid Video API client. Safe to share across threads.
+
+    Example::
+
+        client = Qubrid()  # QUBRID_API_KEY and QUBRID_BASE_URL from the environment
+        video = client.videos.generate(model="p-video", prompt="A butterfly", duration=5)
+        video.download("butterfly.mp4")
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        default_headers: dict[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        allow_insecure_http: bool = False,
+        retry_possibly_billed: bool = False,
+    ) -> None:
+        """Create a client.
+
+        Args:
+            api_key: The API key; defaults to the ``QUBRID_API_KEY`` environment variable.
+            base_url: The API's base URL; defaults to ``QUBRID_BASE_URL``, else ``https://platform.qubrid.com/v1``.
+            timeout: Default limits per call: seconds for the whole call, or a :class:`Timeout`.
+            max_retries: Retries for failures that cannot have been billed (0 disables them).
+            default_headers: Headers sent with every API request.
+            http_client: Your own ``httpx.Client`` (its transport, proxies, limits); you close it.
+            allow_insecure_http: Allow an ``http://`` base URL on a host other than loopback.
+            retry_possibly_billed: Also retry failures after which the generation may have run
+                (500, 504, lost connections, read timeouts). Off: they could cost twice.
+
+        Raises:
+            InvalidParameterError: no API key, or a base URL that is not http(s) or is insecure.
+        """
+        self._configure(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                        default_headers=default_headers, allow_insecure_http=allow_insecure_http,
+                        retry_possibly_billed=retry_possibly_billed, http_client=http_client,
+                        http_type=httpx.Client)  # fmt: skip
+        self._http = http_client if http_client is not None else self._new_http(httpx.Client)
+        self.videos = Videos(self)
+
+    def with_options(self, **changes: Any) -> Qubrid:
+        """A copy with some options changed, sharing this client's connection pool.
+
+        Args:
+            **changes: Any constructor option but ``http_client``.
+        """
+        return Qubrid(**self._changed(changes), http_client=self._http)
+
+    def close(self) -> None:
+        """Close the connection pool (unless it was passed in, or this is a ``with_options`` copy)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _generate(self, params: GenerateParams, timeout: object, extra_headers: object) -> Video:
+        prepared, limits = self._prepare(params, timeout, extra_headers)
+        deadline = Deadline(limits.total)
+        retries = 0
+        try:
+            while True:
+                try:
+                    request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
+                    response = self._http.send(request, stream=True)
+                    try:
+                        body = _read_capped(response, deadline)
+                    finally:
+                        response.close()
+                except (httpx.TransportError, TimeoutError) as exc:
+                    wait = self._after_transport_error(prepared, exc, retries, deadline)
+                else:
+                    outcome = self._after_response(prepared, response, body, retries, deadline)
+                    if isinstance(outcome, GeneratedVideo):
+                        return Video(outcome.url, outcome.created, outcome.request_id, response, self)
+                    wait = outcome
+                time.sleep(wait)
+                retries += 1
+        finally:
+            prepared.close()
+
+    def _download(self, video: Video, dest: object, *, overwrite: object, progress: object) -> Path:
+        target, headers = self._download_args(video, dest, overwrite, progress)
+        return download(self._http, video.url, target, headers=headers, overwrite=bool(overwrite),
+                        progress=progress)  # type: ignore[arg-type]  # fmt: skip
+
+    @staticmethod
+    def _download_detached(video: Video, dest: object, *, overwrite: bool, progress: Progress | None) -> Path:
+        """Download a video that lost its client (unpickled): a plain connection, never any key."""
+        target = destination(dest, video.url, video.request_id)
+        with httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=Timeout().read) as http:
+            return download(http, video.url, target, headers={}, overwrite=overwrite, progress=progress)
+
+
+class AsyncQubrid(_BaseClient):
+    """The Qubrid Video API client for asyncio; thousands of concurrent calls share one pool.
+
+    Example::
+
+        async with AsyncQubrid() as client:
+            video = await client.videos.generate(model="p-video", prompt="A butterfly")
+            await video.download("butterfly.mp4")
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        default_headers: dict[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        allow_insecure_http: bool = False,
+        retry_possibly_billed: bool = False,
+    ) -> None:
+        """Create a client.
+
+        Args:
+            api_key: The API key; defaults to the ``QUBRID_API_KEY`` environment variable.
+            base_url: The API's base URL; defaults to ``QUBRID_BASE_URL``, else ``https://platform.qubrid.com/v1``.
+            timeout: Default limits per call: seconds for the whole call, or a :class:`Timeout`.
+            max_retries: Retries for failures that cannot have been billed (0 disables them).
+            default_headers: Headers sent with every API request.
+            http_client: Your own ``httpx.AsyncClient``; you close it.
+            allow_insecure_http: Allow an ``http://`` base URL on a host other than loopback.
+            retry_possibly_billed: Also retry failures after which the generation may have run.
+
+        Raises:
+            InvalidParameterError: no API key, or a base URL that is not http(s) or is insecure.
+        """
+        self._configure(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                        default_headers=default_headers, allow_insecure_http=allow_insecure_http,
+                        retry_possibly_billed=retry_possibly_billed, http_client=http_client,
+                        http_type=httpx.AsyncClient)  # fmt: skip
+        self._http = http_client if http_client is not None else self._new_http(httpx.AsyncClient)
+        self.videos = AsyncVideos(self)
+
+    def with_options(self, **changes: Any) -> AsyncQubrid:
+        """A copy with some options changed, sharing this client's connection pool.
+
+        Args:
+            **changes: Any constructor option but ``http_client``.
+        """
+        return AsyncQubrid(**self._changed(changes), http_client=self._http)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless it was passed in, or this is a ``with_options`` copy)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def _generate(self, params: GenerateParams, timeout: object, extra_headers: object) -> AsyncVideo:
+        prepared, limits = self._prepare(params, timeout, extra_headers)
+        deadline = Deadline(limits.total)
+        retries = 0
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(max(deadline.remaining(), 0)):
+                        request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
+                        response = await self._http.send(request, stream=True)
+                        try:
+                            body = await _aread_capped(response)
+                        finally:
+                            await response.aclose()
+                except (httpx.TransportError, TimeoutError) as exc:
+                    wait = self._after_transport_error(prepared, exc, retries, deadline)
+                else:
+                    outcome = self._after_response(prepared, response, body, retries, deadline)
+                    if isinstance(outcome, GeneratedVideo):
+                        return AsyncVideo(outcome.url, outcome.created, outcome.request_id, response, self)
+                    wait = outcome
+                await asyncio.sleep(wait)
+                retries += 1
+        finally:
+            prepared.close()
+
+    async def _download(self, video: AsyncVideo, dest: object, *, overwrite: object, progress: object) -> Path:
+        target, headers = self._download_args(video, dest, overwrite, progress)
+        return await adownload(self._http, video.url, target, headers=headers, overwrite=bool(overwrite),
+                               progress=progress)  # type: ignore[arg-type]  # fmt: skip
+
+    @staticmethod
+    async def _download_detached(
+        video: AsyncVideo, dest: object, *, overwrite: bool, progress: Progress | None
+    ) -> Path:
+        """Download a video that lost its client (unpickled): a plain connection, never any key."""
+        target = destination(dest, video.url, video.request_id)
+        async with httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, timeout=Timeout().read) as http:
+            return await adownload(http, video.url, target, headers={}, overwrite=overwrite, progress=progress)

@@ -1,0 +1,166 @@
+"""Client settings: where the API is, the key, how long to wait, how often to retry. No I/O."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import time
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import attrs
+import httpx
+
+from ._errors import InvalidParameterError, ParameterTypeError
+from ._request import check_headers
+from ._retry import RetryPolicy
+
+DEFAULT_BASE_URL = "https://platform.qubrid.com/v1"
+API_KEY_ENV = "QUBRID_API_KEY"
+BASE_URL_ENV = "QUBRID_BASE_URL"
+
+
+@attrs.frozen
+class Timeout:
+    """How long a call may take.
+
+    Attributes:
+        connect: Seconds to establish a connection.
+        read: Seconds to wait for each piece of the answer; long, because generation is synchronous.
+        write: Seconds to send each piece of the request (uploads).
+        total: Seconds for the whole call: every attempt and every wait between them.
+    """
+
+    connect: float = 10.0
+    read: float = 600.0
+    write: float = 120.0
+    total: float = 900.0
+
+    def for_attempt(self, remaining: float) -> httpx.Timeout:
+        """The httpx timeouts for one attempt, none beyond the call's remaining time.
+
+        Waiting for a free pooled connection is bounded by the deadline alone: under heavy
+        concurrency, calls queue for a connection instead of failing with a pool timeout.
+        """
+        left = max(remaining, 0.001)
+        return httpx.Timeout(
+            connect=min(self.connect, left), read=min(self.read, left), write=min(self.write, left), pool=left
+        )
+
+
+def coerce_timeout(name: str, value: object, default: Timeout) -> Timeout:
+    """Accept a Timeout, an httpx.Timeout, or seconds (the call's total deadline)."""
+    if value is None:
+        return default
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, httpx.Timeout):
+        parts = {k: getattr(value, k) for k in ("connect", "read", "write")}
+        return attrs.evolve(default, **{k: v for k, v in parts.items() if v is not None})
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterTypeError(name, f"expected seconds or a qubrid_video.Timeout, got {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidParameterError(name, f"must be a positive number of seconds, got {value}")
+    seconds = float(value)
+    return Timeout(connect=min(default.connect, seconds), read=min(default.read, seconds),
+                   write=min(default.write, seconds), total=seconds)  # fmt: skip
+
+
+class Deadline:
+    """The end of a call's time budget, on the monotonic clock."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left (negative once passed)."""
+        return self._end - time.monotonic()
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with default ports made explicit: two URLs share an origin iff these match."""
+    parsed = httpx.URL(str(url))
+    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme)
+    return parsed.scheme, parsed.host, port
+
+
+@attrs.frozen
+class ClientOptions:
+    """Everything a client was configured with; the key never shows in its repr."""
+
+    api_key: str = attrs.field(repr=False)
+    base_url: str
+    timeout: Timeout
+    retry: RetryPolicy
+    default_headers: Mapping[str, str]
+    allow_insecure_http: bool
+
+
+def _check_base_url(value: object, allow_insecure_http: bool) -> str:
+    if not isinstance(value, str):
+        raise ParameterTypeError("base_url", f"expected a URL string, got {type(value).__name__}")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidParameterError("base_url", f"expected an http(s) URL such as {DEFAULT_BASE_URL}, got {value!r}")
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise InvalidParameterError(
+            "base_url",
+            f"http:// to {parts.hostname} would send the API key unencrypted; use https, "
+            "or pass allow_insecure_http=True if you really mean it (loopback hosts are always allowed)",
+        )
+    return value.rstrip("/")
+
+
+def resolve_options(
+    *,
+    api_key: object,
+    base_url: object,
+    timeout: object,
+    max_retries: object,
+    default_headers: object,
+    allow_insecure_http: object,
+    retry_possibly_billed: object,
+) -> ClientOptions:
+    """Check the constructor's arguments, filling the key and base URL from the environment.
+
+    Raises:
+        InvalidParameterError: a missing key, a non-http(s) or insecure base URL, a negative retry count.
+        ParameterTypeError: an argument of the wrong type.
+    """
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    if key is None or key == "":
+        raise InvalidParameterError(
+            "api_key", f"no API key: pass api_key=... or set the {API_KEY_ENV} environment variable"
+        )
+    if not isinstance(key, str):
+        raise ParameterTypeError("api_key", f"expected a string, got {type(key).__name__}")
+    if any(c.isspace() for c in key) or not key.isprintable():
+        raise InvalidParameterError("api_key", "contains whitespace or unprintable characters")
+    for name, flag in (("allow_insecure_http", allow_insecure_http), ("retry_possibly_billed", retry_possibly_billed)):
+        if not isinstance(flag, bool):
+            raise ParameterTypeError(name, f"expected True or False, got {type(flag).__name__}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise ParameterTypeError("max_retries", f"expected a whole number, got {type(max_retries).__name__}")
+    if max_retries < 0:
+        raise InvalidParameterError("max_retries", f"must be 0 or more, got {max_retries}")
+    url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    return ClientOptions(
+        api_key=key,
+        base_url=_check_base_url(url, bool(allow_insecure_http)),
+        timeout=coerce_timeout("timeout", timeout, Timeout()),
+        retry=RetryPolicy(max_retries=max_retries, retry_possibly_billed=bool(retry_possibly_billed)),
+        default_headers=check_headers("default_headers", default_headers),
+        allow_insecure_http=bool(allow_insecure_http),
+    )

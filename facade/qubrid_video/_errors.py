@@ -1,0 +1,224 @@
+"""Every exception the SDK raises, in one tree.
+
+    QubridError
+    ├── InvalidParameterError (ValueError)      bad input, raised before anything is sent
+    │   └── ParameterTypeError (TypeError)      ... of the wrong type
+    ├── DestinationExistsError (FileExistsError) download target exists and overwrite is off
+    ├── DownloadError (OSError)                 the video could not be downloaded intact
+    └── APIError                                anything the API (or the way to it) did
+        ├── APIStatusError                      an HTTP error status
+        │   ├── BadRequestError                 400
+        │   ├── AuthenticationError             401
+        │   ├── InsufficientCreditsError        402
+        │   ├── PermissionDeniedError           403
+        │   ├── ModelNotFoundError              404
+        │   ├── RateLimitError                  429 (retry_after)
+        │   ├── InternalServerError             500
+        │   ├── BackendUnavailableError         502
+        │   └── GenerationTimeoutError          504
+        ├── APIConnectionError                  no HTTP answer: connect failure, dropped connection
+        │   └── APITimeoutError (TimeoutError)  a timeout or the call's deadline
+        └── ResponseValidationError             a 200 without a usable video URL
+
+Every class pickles (the HTTP response is left out) and none carries the API key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+_BILLING_NOTE = "the generation may have run and been billed"
+
+
+class QubridError(Exception):
+    """Base of every exception raised by qubrid_video."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild from attributes, not __init__ arguments (which are keyword-only), and leave
+        # the live HTTP response behind: it holds a socket and is not picklable.
+        state = {k: v for k, v in self.__dict__.items() if k != "response"}
+        return (_rebuild, (type(self), self.args, state))
+
+
+def _rebuild(cls: type[QubridError], args: tuple[Any, ...], state: dict[str, Any]) -> QubridError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    if isinstance(error, APIStatusError):
+        error.response = None
+    return error
+
+
+class InvalidParameterError(QubridError, ValueError):
+    """A parameter has a value the SDK or the API does not allow; nothing was sent.
+
+    Attributes:
+        param: The parameter's name.
+    """
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+
+
+class ParameterTypeError(InvalidParameterError, TypeError):
+    """A parameter has the wrong type; nothing was sent."""
+
+
+class DestinationExistsError(QubridError, FileExistsError):
+    """The download destination exists and ``overwrite`` is False; nothing was written.
+
+    Attributes:
+        path: The destination that exists.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} already exists; pass overwrite=True to replace it")
+        self.path = path
+
+
+class DownloadError(QubridError, OSError):
+    """The video could not be downloaded completely; the destination was left untouched.
+
+    Attributes:
+        url: The video's URL.
+    """
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class APIError(QubridError):
+    """The API, or something between it and the client, did not give a usable answer.
+
+    Attributes:
+        message: What went wrong, from the API's error body when it sent one.
+        type: The API's error category (``invalid_request_error``, ``server_error``...), if any.
+        code: The API's specific error code (``model_not_found``...), if any.
+        param: The request field the API blamed, if any.
+        request_id: The API's request id (from the body, else the ``x-request-id`` header).
+        body: The decoded JSON body, or the raw text when it was not JSON, or None.
+        may_have_generated: True when the request reached the API and the generation may have
+            run (and been billed) although no video URL came back. Such failures are not retried
+            unless the client was created with ``retry_possibly_billed=True``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+        body: object = None,
+        may_have_generated: bool = False,
+    ) -> None:
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+        self.request_id = request_id
+        self.body = body
+        self.may_have_generated = may_have_generated
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [self.code] if self.code else []
+        parts.append(self.message)
+        if self.param:
+            parts.append(f"(param: {self.param})")
+        if self.may_have_generated:
+            parts.append(f"[{_BILLING_NOTE}]")
+        if self.request_id:
+            parts.append(f"[request_id: {self.request_id}]")
+        return " ".join(parts)
+
+
+class APIStatusError(APIError):
+    """The API answered with an HTTP error status.
+
+    Attributes:
+        status_code: The HTTP status.
+        response: The ``httpx.Response`` (its request's credentials redacted); None after unpickling.
+    """
+
+    def __init__(self, message: str, *, status_code: int, response: httpx.Response | None = None, **kwargs: Any):
+        self.status_code = status_code
+        self.response = response
+        super().__init__(message, **kwargs)
+
+    def _describe(self) -> str:
+        return f"HTTP {self.status_code} " + super()._describe()
+
+
+class BadRequestError(APIStatusError):
+    """400: a field is missing or invalid (``param`` names it), or the body is malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or not valid."""
+
+
+class InsufficientCreditsError(APIStatusError):
+    """402: the account has too few credits for this generation."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this model or resource (the API may say ``insufficient_quota``)."""
+
+
+class ModelNotFoundError(APIStatusError):
+    """404: the model does not exist or is not available."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; retried automatically, raised when retries or the deadline ran out.
+
+    Attributes:
+        retry_after: Seconds the API asked to wait, if it said.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class InternalServerError(APIStatusError):
+    """500: the API failed; the generation may have run, so it is not retried by default."""
+
+
+class BackendUnavailableError(APIStatusError):
+    """502: the upstream video provider was unavailable; retried automatically."""
+
+
+class GenerationTimeoutError(APIStatusError):
+    """504: the generation did not finish in the API's window; it may have run, so it is not retried."""
+
+
+class APIConnectionError(APIError):
+    """No HTTP answer: the connection failed or was lost."""
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """A connect, read or write timeout, or the call's overall deadline, ran out."""
+
+
+class ResponseValidationError(APIError):
+    """The API answered 200 but the body holds no usable video URL (truncated or unexpected JSON)."""
+
+
+STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: ModelNotFoundError,
+    429: RateLimitError,
+    500: InternalServerError,
+    502: BackendUnavailableError,
+    504: GenerationTimeoutError,
+}

@@ -1,0 +1,158 @@
+"""Turn ``videos.generate(...)`` arguments into the generated client's request, checking each first."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from qubrid_video_api_client.api.videos import create_video
+from qubrid_video_api_client.models import VideoGenerationMultipartRequest, VideoGenerationRequest
+from qubrid_video_api_client.types import File
+
+from ._errors import InvalidParameterError, ParameterTypeError
+from ._media import Media, Upload, Url, media_input
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+@attrs.frozen
+class GenerateParams:
+    """The fields of one generation, as the caller gave them (None: not sent, the API's default applies)."""
+
+    model: str
+    prompt: str | None = None
+    duration: int | None = None
+    resolution: str | None = None
+    fps: int | None = None
+    aspect_ratio: str | None = None
+    image: object = None
+    audio: object = None
+    draft: bool | None = None
+    save_audio: bool | None = None
+    prompt_upsampling: bool | None = None
+
+
+@attrs.frozen
+class PreparedRequest:
+    """What to send, ready for any attempt: httpx keyword arguments plus the uploads they stream."""
+
+    kwargs: dict[str, Any]
+    uploads: tuple[Upload, ...]
+    idempotency_key: str
+
+    @property
+    def resendable(self) -> bool:
+        """False when an upload is a stream that cannot be rewound for a second attempt."""
+        return all(upload.seekable for upload in self.uploads)
+
+    def close(self) -> None:
+        """Close the files the SDK opened."""
+        for upload in self.uploads:
+            upload.close()
+
+
+def _text(name: str, value: object, *, required: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ParameterTypeError(name, f"expected a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise InvalidParameterError(name, "must not be empty")
+    return value
+
+
+def _positive(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParameterTypeError(name, f"expected a positive whole number, got {type(value).__name__}")
+    if value <= 0:
+        raise InvalidParameterError(name, f"must be a positive whole number, got {value}")
+    return value
+
+
+def _flag(name: str, value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ParameterTypeError(name, f"expected True or False, got {type(value).__name__}")
+
+
+def check_headers(name: str, headers: object) -> dict[str, str]:
+    """Validate a headers mapping: string names and values only."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise ParameterTypeError(name, f"expected a mapping of header names to values, got {type(headers).__name__}")
+    for key, value in headers.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ParameterTypeError(name, "header names and values must be strings")
+        if "\n" in value or "\r" in value or "\n" in key or "\r" in key:
+            raise InvalidParameterError(name, f"header {key!r} contains a line break")
+    return dict(headers)
+
+
+def _multipart_value(value: int | bool | None) -> str | None:
+    """Encode as the spec's multipart examples do: ``'5'``, ``'true'``, ``'false'``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _body(params: GenerateParams, image: Media | None, audio: Media | None) -> Any:
+    """The generated model for the request: JSON unless something has to be uploaded."""
+    common: dict[str, Any] = {
+        "model": params.model,
+        "prompt": params.prompt,
+        "resolution": params.resolution,
+        "aspect_ratio": params.aspect_ratio,
+    }
+    urls = {name: m.url for name, m in (("image", image), ("audio", audio)) if isinstance(m, Url)}
+    uploads = {name: m for name, m in (("image_file", image), ("audio_file", audio)) if isinstance(m, Upload)}
+    numbers = {"duration": params.duration, "fps": params.fps}
+    flags = {"draft": params.draft, "save_audio": params.save_audio, "prompt_upsampling": params.prompt_upsampling}
+    if not uploads:
+        json_fields = {**common, **urls, **numbers, **flags}
+        return VideoGenerationRequest(**{k: v for k, v in json_fields.items() if v is not None})
+    encoded = {k: _multipart_value(v) for k, v in {**numbers, **flags}.items()}
+    # httpx streams a file object part in chunks (and rewinds it for a retry); bytes go as they are.
+    files = {k: File(payload=u.content, file_name=u.filename, mime_type=u.mime_type) for k, u in uploads.items()}  # type: ignore[arg-type]
+    form_fields: dict[str, Any] = {**common, **urls, **encoded, **files}
+    return VideoGenerationMultipartRequest(**{k: v for k, v in form_fields.items() if v is not None})
+
+
+def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedRequest:
+    """Check every field and build the request; raises before anything is sent, closing what it opened.
+
+    Raises:
+        InvalidParameterError: a value that is not allowed (the message says what is).
+        ParameterTypeError: a value of the wrong type.
+    """
+    _text("model", params.model, required=True)
+    _text("prompt", params.prompt)
+    _text("resolution", params.resolution)
+    _text("aspect_ratio", params.aspect_ratio)
+    _positive("duration", params.duration)
+    _positive("fps", params.fps)
+    for name in ("draft", "save_audio", "prompt_upsampling"):
+        _flag(name, getattr(params, name))
+    headers = check_headers("extra_headers", extra_headers)
+    image = media_input("image", params.image)
+    try:
+        audio = media_input("audio", params.audio)
+    except BaseException:
+        if isinstance(image, Upload):
+            image.close()
+        raise
+    uploads = tuple(m for m in (image, audio) if isinstance(m, Upload))
+    # The caller may choose the Idempotency-Key (any spelling); otherwise each call gets its own.
+    chosen = [k for k in headers if k.lower() == IDEMPOTENCY_HEADER.lower()]
+    key = headers.pop(chosen[-1]) if chosen else f"qv-{uuid.uuid4()}"
+    for name in chosen[:-1]:
+        del headers[name]
+    kwargs = create_video._get_kwargs(body=_body(params, image, audio))
+    kwargs["headers"] = {**kwargs["headers"], IDEMPOTENCY_HEADER: key, **headers}
+    return PreparedRequest(kwargs=kwargs, uploads=uploads, idempotency_key=key)

@@ -1,0 +1,106 @@
+"""Read an answer: the video of a 200, or the right exception for anything else, whatever the body holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+import httpx
+from qubrid_video_api_client.models import ErrorResponse, VideoGenerationResponse
+
+from ._errors import STATUS_ERRORS, APIStatusError, RateLimitError, ResponseValidationError
+from ._retry import may_have_generated, retry_after
+
+MAX_BODY_BYTES = 8 * 1024 * 1024  # an answer is a few hundred bytes; anything huge is hostile
+
+
+@attrs.frozen
+class GeneratedVideo:
+    """The useful part of a 200: where the video is, when it was made, which request made it."""
+
+    url: str
+    created: dt.datetime | None
+    request_id: str | None
+
+
+def _decode(body: bytes) -> object:
+    """The JSON value of a body, or its text when it is not JSON (an HTML page from a proxy...)."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _header_request_id(response: httpx.Response) -> str | None:
+    return response.headers.get("x-request-id") or None
+
+
+def parse_success(response: httpx.Response, body: bytes) -> GeneratedVideo:
+    """The video of a 200 answer.
+
+    Raises:
+        ResponseValidationError: the body is not the documented JSON or holds no http(s) URL.
+    """
+    decoded = _decode(body)
+    request_id = _header_request_id(response)
+    try:
+        if not isinstance(decoded, dict):
+            raise TypeError("the body is not a JSON object")
+        parsed = VideoGenerationResponse.from_dict(decoded)
+        items = parsed.data if isinstance(parsed.data, list) else []
+        url = next((item.url for item in items if isinstance(item.url, str)), None)
+        if url is None or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise ValueError("no http(s) video URL in `data`")
+        created = parsed.created if isinstance(parsed.created, int) and not isinstance(parsed.created, bool) else None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ResponseValidationError(
+            f"the API answered 200 without a usable video URL ({exc})",
+            request_id=request_id,
+            body=decoded,
+            may_have_generated=True,
+        ) from None
+    when = dt.datetime.fromtimestamp(created, dt.UTC) if created is not None else None
+    return GeneratedVideo(url=url, created=when, request_id=request_id)
+
+
+def _error_fields(decoded: object) -> dict[str, Any]:
+    """The documented ``{"error": {...}}`` fields, read through the generated model when they fit it."""
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("error"), dict):
+        return {}
+    try:
+        error = ErrorResponse.from_dict(decoded).error
+        fields: dict[str, Any] = {"message": error.message, "type": error.type_, "code": error.code,
+                                  "request_id": error.request_id, "param": error.param}  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        fields = dict(decoded["error"])
+    return {k: v if isinstance(v, str) else None for k, v in fields.items() if k in _FIELDS}
+
+
+_FIELDS = ("message", "type", "code", "param", "request_id")
+
+
+def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
+    """The exception for an error status, whether the body is the documented JSON, HTML or nothing."""
+    decoded = _decode(body)
+    fields = _error_fields(decoded)
+    status = response.status_code
+    text = decoded.strip()[:200] if isinstance(decoded, str) else ""
+    message = fields.get("message") or text or response.reason_phrase or "no error message"
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "response": response,
+        "type": fields.get("type"),
+        "code": fields.get("code"),
+        "param": fields.get("param"),
+        "request_id": fields.get("request_id") or _header_request_id(response),
+        "body": decoded if body else None,
+        "may_have_generated": may_have_generated(status=status),
+    }
+    cls = STATUS_ERRORS.get(status, APIStatusError)
+    if cls is RateLimitError:
+        kwargs["retry_after"] = retry_after(response.headers)
+    return cls(message, **kwargs)

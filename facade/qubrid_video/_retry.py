@@ -1,0 +1,127 @@
+"""When to try a generation again, and how long to wait first.
+
+Money decides: a request is repeated only when the server cannot have started a billable
+generation (it could not be reached, or it said "rate limited" or "upstream unavailable"), unless
+the caller opted in with ``retry_possibly_billed``. Every attempt of one call carries the same
+``Idempotency-Key``, so a server that honours it runs the work once even then.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import time
+from collections.abc import Mapping
+
+import attrs
+import httpx
+
+# Statuses answered before any work started: the rate limiter, or a gateway that found the
+# upstream provider unavailable (503 is not documented, but proxies send it in the same case).
+SAFE_STATUSES = frozenset({429, 502, 503})
+# Statuses after which the generation may have run: retried only on explicit opt-in.
+UNCERTAIN_STATUSES = frozenset({500, 504})
+# Transport failures that prove the request never fully reached the server.
+SAFE_TRANSPORT_ERRORS = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How many times, and how patiently, to retry.
+
+    Attributes:
+        max_retries: Retries after the first attempt (0 disables retrying).
+        retry_possibly_billed: Also retry failures after which the generation may have run.
+        base_delay: First backoff, in seconds; doubles per retry.
+        max_delay: Largest backoff between attempts.
+        max_retry_after: A server's ``Retry-After`` longer than this is not waited for.
+    """
+
+    max_retries: int = 2
+    retry_possibly_billed: bool = False
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+
+    def backoff(self, retry: int) -> float:
+        """Exponential backoff with jitter for the `retry`-th retry (1-based), within [½, 1] of the step."""
+        step = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
+        return step * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asked to wait: ``retry-after-ms``, else ``Retry-After`` (seconds or HTTP date).
+
+    Garbage, negative or non-finite values count as not said.
+    """
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            seconds = float(raw) * scale
+        except ValueError:
+            parsed = _http_date(raw) if scale == 1.0 else None
+            if parsed is None:
+                continue
+            seconds = parsed - time.time()
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    return None
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed.timestamp() if parsed.tzinfo is not None else None
+
+
+def may_have_generated(*, status: int | None = None, error: BaseException | None = None) -> bool:
+    """Whether the generation may have started, given a failed attempt's status or transport error."""
+    if status is not None:
+        return (status not in SAFE_STATUSES and status >= 500) or status == 200
+    return not isinstance(error, SAFE_TRANSPORT_ERRORS)
+
+
+def next_wait(
+    policy: RetryPolicy,
+    retries_done: int,
+    remaining: float,
+    *,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    error: BaseException | None = None,
+    resendable: bool = True,
+) -> float | None:
+    """Seconds to wait before the next attempt, or None when the failure must be raised now.
+
+    Args:
+        policy: The client's retry policy.
+        retries_done: Retries already made for this call.
+        remaining: Seconds left before the call's deadline.
+        status: The failed attempt's HTTP status (200 for an unusable success body), if it had one.
+        headers: That answer's headers.
+        error: The transport error, if the attempt got no answer.
+        resendable: False when the request body cannot be sent a second time.
+    """
+    if retries_done >= policy.max_retries or not resendable:
+        return None
+    uncertain = may_have_generated(status=status, error=error)
+    if uncertain and not policy.retry_possibly_billed:
+        return None
+    if status is not None and status not in SAFE_STATUSES and status not in UNCERTAIN_STATUSES and status != 200:
+        return None
+    asked = retry_after(headers or {}) if status in SAFE_STATUSES else None
+    if asked is not None and asked > policy.max_retry_after:
+        return None
+    wait = asked if asked is not None else policy.backoff(retries_done + 1)
+    return wait if wait < remaining else None

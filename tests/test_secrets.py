@@ -1,0 +1,62 @@
+"""The API key never shows: not in logs at DEBUG, reprs, messages, tracebacks, pickles or other hosts."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qubrid_video import Qubrid, QubridError
+from qubrid_video_emulator import Emulator, EmulatorConfig, KeyPolicy
+
+KEY = "sk-live-TOPSECRET-0123456789"
+TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
+
+
+def test_key_absent_from_everything_captured(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    """Successes, every kind of failure and a download, with every logger at DEBUG: no trace of the key."""
+    captured: list[str] = []
+    with Emulator(EmulatorConfig(keys={KEY: KeyPolicy()})) as emulator, caplog.at_level(logging.DEBUG):
+        with Qubrid(api_key=KEY, base_url=emulator.base_url, max_retries=1) as client:
+            captured.append(repr(client))
+            video = client.videos.generate(**TINY)
+            captured += [repr(video), str(video), repr(pickle.dumps(video)), repr(vars(video.response.request.headers))]
+            video.download(tmp_path / "v.mp4")
+            for kind in ("500", "504", "html", "malformed_json", "drop_before", "drop_mid"):
+                emulator.inject(kind)
+                try:
+                    client.videos.generate(**TINY)
+                except QubridError as error:
+                    captured += [str(error), repr(error), "".join(traceback.format_exception(error))]
+                    captured.append(repr(pickle.dumps(error)))
+                    response = getattr(error, "response", None)
+                    if response is not None:
+                        captured.append(str(response.request.headers))
+        assert all(d["authorization"] is False for d in emulator.downloads())
+    captured += [record.getMessage() for record in caplog.records]
+    assert any("status=200" in line for line in captured)  # the DEBUG log really ran
+    leaks = [text for text in captured if KEY in text]
+    assert leaks == []
+
+
+def test_qubrid_log_env_turns_on_debug_logging() -> None:
+    """QUBRID_LOG=debug logs method, status, request id, attempt and timing to stderr, never the key."""
+    code = f"""
+import qubrid_video
+from qubrid_video_emulator import Emulator, EmulatorConfig, KeyPolicy
+with Emulator(EmulatorConfig(keys={{{KEY!r}: KeyPolicy()}})) as emulator:
+    emulator.inject("502")
+    with qubrid_video.Qubrid(api_key={KEY!r}, base_url=emulator.base_url) as client:
+        client.videos.generate(model="p-video", duration=1, fps=2, resolution="360p")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"QUBRID_LOG": "debug"},
+                            timeout=120, check=True)  # fmt: skip
+    lines = [line for line in result.stderr.splitlines() if "qubrid_video" in line]
+    assert any("attempt=1 status=502" in line for line in lines)
+    assert any("attempt=2 status=200 request_id=req-qubrid-" in line and "elapsed=" in line for line in lines)
+    assert KEY not in result.stderr + result.stdout
