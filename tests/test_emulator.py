@@ -366,3 +366,17 @@ def test_remote_urls_are_not_fetched_by_default(emulator: Emulator) -> None:
     """Offline by default: a non-loopback image URL is drawn as a label, not fetched, and still succeeds."""
     response = _post(emulator, {**TINY, "image": "https://example.com/input-image.jpg"})
     assert response.status_code == 200
+
+
+def test_slow_download_trickles(emulator: Emulator) -> None:
+    """slow_download delivers the whole file, spread over its delay."""
+    url = _post(emulator, TINY).json()["data"][0]["url"]
+    whole = httpx.get(url).content
+    emulator.inject("slow_download", delay=0.5)
+    started = time.monotonic()
+    chunks = []
+    with httpx.stream("GET", url) as response:
+        chunks = list(response.iter_raw())
+    assert b"".join(chunks) == whole
+    assert len(chunks) > 10
+    assert time.monotonic() - started >= 0.4

@@ -5,13 +5,18 @@ from __future__ import annotations
 import click
 from qubrid_video import __version__
 
+from ._batch import batch
 from ._emulator import emulator
+from ._exits import EPILOG
+from ._generate import generate
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(__version__, prog_name="qubrid-video")
 def cli() -> None:
     """Generate videos with the Qubrid Video API, or run a local emulator of it."""
 
 
+cli.add_command(generate)
+cli.add_command(batch)
 cli.add_command(emulator)

@@ -30,7 +30,7 @@ def _fault(value: str) -> tuple[str, int]:
 @click.option("--latency", type=float, default=0.0, show_default=True, help="Simulated generation time, seconds.")
 @click.option("--fault", "faults", multiple=True, metavar="KIND[:N]",
               help="Answer the next N requests with a fault: 500, 502, 504, 429, slow, drop_before, drop_mid, "
-                   "html, malformed_json, drop_download (repeatable).")  # fmt: skip
+                   "html, malformed_json, drop_download, slow_download (repeatable).")  # fmt: skip
 @click.option("--fault-rate", type=float, default=0.0, help="Fraction of requests that get a random fault.")
 @click.option("--fault-kinds", default=None, help="Comma-separated kinds for --fault-rate (default: all).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --fault-rate.")

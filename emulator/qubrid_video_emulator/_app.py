@@ -88,10 +88,18 @@ class _FileSlice(Response):
     """Stream `length` bytes of a file from `start`; with `cut`, close the connection after that many."""
 
     def __init__(
-        self, path: Path, *, start: int, length: int, status: int, headers: dict[str, str], cut: int | None
+        self,
+        path: Path,
+        *,
+        start: int,
+        length: int,
+        status: int,
+        headers: dict[str, str],
+        cut: int | None = None,
+        spread: float = 0.0,
     ) -> None:
         super().__init__(status_code=status, headers=headers, media_type="video/mp4")
-        self.path, self.start, self.length, self.cut = path, start, length, cut
+        self.path, self.start, self.length, self.cut, self.spread = path, start, length, cut, spread
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
@@ -99,15 +107,23 @@ class _FileSlice(Response):
             await send({"type": "http.response.body", "body": b""})
             return
         limit = self.length if self.cut is None else min(self.cut, self.length)
+        # A slow download trickles small chunks spread over `spread` seconds.
+        size = CHUNK if not self.spread else max(256, limit // 50)
+        pause = self.spread * size / max(limit, 1)
         sent = 0
+        transport = scope.get("extensions", {}).get(TRANSPORT_KEY)
         with self.path.open("rb") as handle:
             handle.seek(self.start)
             while sent < limit:
-                chunk = handle.read(min(CHUNK, limit - sent))
+                if transport is not None and transport.is_closing():
+                    return  # the client went away; uvicorn would discard the rest silently
+                chunk = handle.read(min(size, limit - sent))
                 if not chunk:
                     break
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 sent += len(chunk)
+                if pause:
+                    await asyncio.sleep(pause)
         if self.cut is not None and self.cut < self.length:
             await _drop(scope, receive, abort=False)
             return
@@ -417,11 +433,16 @@ class EmulatorApp:
         length = end - start + 1
         headers["content-length"] = str(length)
         fault = self.state.faults.next_fault("download")
-        cut = None
+        cut, spread = None, 0.0
         if fault is not None:
             entry["fault"] = fault.kind.value
-            cut = int(length * fault.cut_at)
-        return _FileSlice(video.path, start=start, length=length, status=status, headers=headers, cut=cut)
+            if fault.kind is FaultKind.SLOW_DOWNLOAD:
+                spread = fault.delay
+            else:
+                cut = int(length * fault.cut_at)
+        return _FileSlice(
+            video.path, start=start, length=length, status=status, headers=headers, cut=cut, spread=spread
+        )
 
     # The control API, for tests and for rehearsing failures.
 

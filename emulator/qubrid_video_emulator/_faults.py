@@ -28,11 +28,12 @@ class FaultKind(enum.StrEnum):
     HTML = "html"
     MALFORMED_JSON = "malformed_json"
     DROP_DOWNLOAD = "drop_download"
+    SLOW_DOWNLOAD = "slow_download"
 
     @property
     def target(self) -> str:
         """``"download"`` for faults of the video file route, ``"api"`` for the generation route."""
-        return "download" if self is FaultKind.DROP_DOWNLOAD else "api"
+        return "download" if self in (FaultKind.DROP_DOWNLOAD, FaultKind.SLOW_DOWNLOAD) else "api"
 
 
 @attrs.frozen
@@ -41,7 +42,7 @@ class Fault:
 
     Attributes:
         kind: What goes wrong.
-        delay: Seconds a ``SLOW`` answer waits before answering normally.
+        delay: Seconds a ``SLOW`` answer waits before answering normally, or a ``SLOW_DOWNLOAD`` spreads its body over.
         retry_after: Seconds a ``429`` asks the client to wait (sent as ``Retry-After`` and ``retry-after-ms``).
         cut_at: Fraction of the body sent before a ``DROP_MID`` or ``DROP_DOWNLOAD`` closes the connection.
     """

@@ -1,0 +1,37 @@
+"""Where commands send requests: the real API (key from the environment) or the built-in emulator."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from ._exits import AUTH
+
+NO_KEY = (
+    "no API key. Set it with `export QUBRID_API_KEY=...` (from your Qubrid account), "
+    "or try the built-in emulator, offline and free: add --emulator"
+)
+
+
+@contextlib.contextmanager
+def client_settings(emulator: bool) -> Iterator[dict[str, Any]]:
+    """Keyword arguments for the client: the emulator's, started in-process on a free port, or {}."""
+    if not emulator:
+        if not os.environ.get("QUBRID_API_KEY"):
+            click.echo(f"qubrid-video: error: {NO_KEY}", err=True)
+            sys.exit(AUTH)
+        yield {}
+        return
+    try:
+        from qubrid_video_emulator import Emulator  # noqa: PLC0415 - the emulator extra is optional
+    except ImportError as exc:
+        raise click.ClickException(
+            f"--emulator needs {exc.name}, which is not installed: pip install 'qubrid-video[emulator]'"
+        ) from None
+    with Emulator() as running:
+        yield {"api_key": running.api_key, "base_url": running.base_url}

@@ -1,0 +1,57 @@
+"""``qubrid-video generate``: one video, with progress, on disk at the end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import qubrid_video as qv
+
+from ._connect import client_settings
+from ._exits import EPILOG, reported
+from ._progress import Bar, Spinner, human_bytes
+
+
+@click.command(epilog=EPILOG)
+@click.argument("prompt")
+@click.option("--model", default="p-video", show_default=True, help="Video model.")
+@click.option("--image", metavar="PATH|URL", help="Input image: a local file (uploaded) or an http(s) URL.")
+@click.option("--audio", metavar="PATH|URL", help="Input audio: a local file (uploaded) or an http(s) URL.")
+@click.option("--duration", type=int, help="Seconds of video.")
+@click.option("--resolution", help="e.g. 480p, 720p, 1080p.")
+@click.option("--fps", type=int, help="Frames per second.")
+@click.option("--aspect-ratio", help="e.g. 16:9, 9:16, 1:1.")
+@click.option("--draft", is_flag=True, help="Faster, lower-quality preview.")
+@click.option("--no-save-audio", is_flag=True, help="Drop the input audio from the video.")
+@click.option("--no-prompt-upsampling", is_flag=True, help="Use the prompt exactly as given.")
+@click.option("-o", "--output", default=".", show_default=True, metavar="FILE|DIR",
+              help="Where to save the video (a directory takes the name from the URL).")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON result object and nothing else.")
+@click.option("--emulator", is_flag=True, help="Use the built-in emulator (no key, no network, no cost).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def generate(
+    *, prompt: str, output: str, overwrite: bool, as_json: bool, emulator: bool, debug: bool, **fields: Any
+) -> None:
+    """Generate a video from PROMPT and save it.
+
+    While the API works (it can take minutes) a spinner shows the elapsed time; then a bar shows
+    the download. Progress is drawn on stderr only when it is a terminal.
+    """
+    # An unused flag sends nothing, so the API's own default applies.
+    fields["draft"] = True if fields["draft"] else None
+    fields["save_audio"] = False if fields.pop("no_save_audio") else None
+    fields["prompt_upsampling"] = False if fields.pop("no_prompt_upsampling") else None
+    with reported(debug), client_settings(emulator) as settings, qv.Qubrid(**settings) as client:
+        with Spinner(f"generating with {fields['model']}"):
+            video = client.videos.generate(prompt=prompt, **{k: v for k, v in fields.items() if v is not None})
+        path = video.download(Path(output), overwrite=overwrite, progress=Bar("downloading"))
+        size = path.stat().st_size
+        if as_json:
+            result = {"path": str(path), "size": size, "url": video.url, "request_id": video.request_id,
+                      "created": video.created.isoformat() if video.created else None}  # fmt: skip
+            click.echo(json.dumps(result))
+        else:
+            click.echo(f"saved {path} ({human_bytes(size)}), request {video.request_id}")
