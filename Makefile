@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo generate check-generated lint format typecheck test clean
+.PHONY: install demo drift generate check-generated lint format typecheck test clean
 
 install: $(STAMP)
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
+
+drift: $(STAMP)
+	@test -n "$(NEW)" || { echo 'usage: make drift NEW=path-or-url-of-the-new-spec'; exit 2; }
+	$(BIN)/qubrid-video drift openapi/qubrid-video.yaml '$(NEW)' --regenerate
 
 generate: $(STAMP)
 	$(BIN)/python tools/codegen.py generate

@@ -2,6 +2,7 @@
 
     python tools/codegen.py generate   # rewrite generated/qubrid_video_api_client/
     python tools/codegen.py check      # regenerate into a temporary folder and compare
+    python tools/codegen.py generate --spec NEW.yaml --out DIR   # another spec, elsewhere (drift runs)
 
 The inputs are the spec, the generator's config and the custom templates in openapi/, plus the
 pinned generator and ruff from the `dev` extra. Output is byte-reproducible, so `check` can fail
@@ -49,25 +50,25 @@ def _inputs_digest() -> str:
     return digest.hexdigest()
 
 
-def provenance() -> dict[str, str]:
+def provenance(spec: Path = SPEC) -> dict[str, str]:
     """What the generated package was made from; written beside its code."""
     return {
-        "spec": SPEC.relative_to(ROOT).as_posix(),
-        "spec_sha256": _sha256(SPEC.read_bytes()),
+        "spec": spec.relative_to(ROOT).as_posix() if spec.is_relative_to(ROOT) else str(spec),
+        "spec_sha256": _sha256(spec.read_bytes()),
         "generator": f"openapi-python-client=={metadata.version('openapi-python-client')}",
         "formatter": f"ruff=={metadata.version('ruff')}",
         "config_and_templates_sha256": _inputs_digest(),
     }
 
 
-def _run_generator(out: Path) -> None:
+def _run_generator(out: Path, spec: Path = SPEC) -> None:
     bin_dir = Path(sys.executable).parent
     # The config's post-hooks call `ruff` by name: make it the pinned one from this environment.
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     command = [
         str(bin_dir / "openapi-python-client"),
         "generate",
-        "--path", str(SPEC),
+        "--path", str(spec),
         "--config", str(CONFIG),
         "--custom-template-path", str(TEMPLATES),
         "--meta", "none",
@@ -79,8 +80,8 @@ def _run_generator(out: Path) -> None:
         sys.exit(f"openapi-python-client failed:\n{result.stdout}{result.stderr}")
     for cache in [p for p in out.rglob("*") if p.name in IGNORED]:
         shutil.rmtree(cache, ignore_errors=True)
-    shutil.copyfile(SPEC, out / BUNDLED_SPEC)
-    (out / PROVENANCE).write_text(json.dumps(provenance(), indent=2) + "\n")
+    shutil.copyfile(spec, out / BUNDLED_SPEC)
+    (out / PROVENANCE).write_text(json.dumps(provenance(spec), indent=2) + "\n")
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -146,7 +147,15 @@ def main() -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["generate", "check"])
-    return generate() if parser.parse_args().action == "generate" else check()
+    parser.add_argument("--spec", type=Path, help="generate from this spec instead of openapi/'s")
+    parser.add_argument("--out", type=Path, help="write the package here instead of generated/")
+    args = parser.parse_args()
+    if args.action == "check":
+        return check()
+    if args.spec or args.out:
+        _run_generator(args.out or GENERATED, args.spec.resolve() if args.spec else SPEC)
+        return 0
+    return generate()
 
 
 if __name__ == "__main__":

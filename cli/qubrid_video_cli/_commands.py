@@ -6,6 +6,7 @@ import click
 from qubrid_video import __version__
 
 from ._batch import batch
+from ._drift import contract_check, drift
 from ._emulator import emulator
 from ._exits import EPILOG
 from ._generate import generate
@@ -20,3 +21,5 @@ def cli() -> None:
 cli.add_command(generate)
 cli.add_command(batch)
 cli.add_command(emulator)
+cli.add_command(drift)
+cli.add_command(contract_check)

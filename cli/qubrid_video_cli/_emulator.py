@@ -35,6 +35,9 @@ def _fault(value: str) -> tuple[str, int]:
 @click.option("--fault-kinds", default=None, help="Comma-separated kinds for --fault-rate (default: all).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --fault-rate.")
 @click.option("--fetch-remote", is_flag=True, help="Fetch image/audio URLs on non-loopback hosts (off: offline).")
+@click.option("--drift", "drift", multiple=True, metavar="KIND",
+              help="Depart from the contract on purpose: rename_url, created_string, new_status, error_code, "
+                   "drop_request_id (repeatable).")  # fmt: skip
 @click.option("--max-body-mb", type=int, default=64, show_default=True, help="Largest request body accepted.")
 def emulator(**options: Any) -> None:
     """Run a local Qubrid Video API: real MP4s, every documented error, faults on demand.
@@ -69,6 +72,7 @@ def emulator(**options: Any) -> None:
             fetch_remote=options["fetch_remote"],
             max_body_bytes=options["max_body_mb"] * 1024 * 1024,
             same_origin_files=options["same_origin_files"],
+            drift=options["drift"],
         )
         server = Emulator(config, host=options["host"], port=options["port"], files_port=options["files_port"])
         for value in options["faults"]:

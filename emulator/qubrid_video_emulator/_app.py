@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -218,11 +219,11 @@ class EmulatorApp:
             response = Response(status_code=400)
         except RequestError as error:
             entry["outcome"] = entry["outcome"] or f"error:{error.code}"
-            response = error.response(request_id)
+            response = self._drift_error(error.response(request_id))
         except Exception:
             logger.exception("emulator failed on request %s", request_id)
             entry["outcome"] = "error:internal_error"
-            response = RequestError(500).response(request_id)
+            response = self._drift_error(RequestError(500).response(request_id))
         entry["status"] = None if isinstance(response, _DropBefore) else response.status_code
         entry["answered"] = time.time()
         self.state.record_request(entry)
@@ -279,7 +280,29 @@ class EmulatorApp:
         if fault is not None and fault.kind is FaultKind.MALFORMED_JSON:
             payload = json.dumps(generation.body).encode()
             return Response(payload[: len(payload) // 2], 200, headers, media_type="application/json")
-        return JSONResponse(generation.body, headers=headers)
+        return self._drift_success(generation.body, headers)
+
+    # Drift mode: answers that depart from the contract on purpose, for drift checks to catch.
+
+    def _drift_success(self, body: dict[str, Any], headers: dict[str, str]) -> JSONResponse:
+        drift = self.state.config.drift
+        if "rename_url" in drift:
+            body = {**body, "data": [{"video_url": item["url"]} for item in body["data"]]}
+        if "created_string" in drift:
+            body = {**body, "created": dt.datetime.fromtimestamp(body["created"], dt.UTC).isoformat()}
+        return JSONResponse(body, status_code=201 if "new_status" in drift else 200, headers=headers)
+
+    def _drift_error(self, response: JSONResponse) -> JSONResponse:
+        drift = self.state.config.drift
+        if not drift & {"error_code", "drop_request_id"}:
+            return response
+        body = json.loads(bytes(response.body))
+        if "error_code" in drift:
+            body["error"]["code"] = "err_" + str(body["error"]["code"]).upper()
+        if "drop_request_id" in drift:
+            del body["error"]["request_id"]
+        headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+        return JSONResponse(body, status_code=response.status_code, headers=headers)
 
     async def _early_fault(self, fault: Fault, entry: dict[str, Any]) -> Response | None:
         """Apply a fault that strikes before any work; None when it lets the request go on."""

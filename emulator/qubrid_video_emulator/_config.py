@@ -7,6 +7,13 @@ from collections.abc import Iterable
 import attrs
 
 DEFAULT_API_KEY = "sk-qubrid-emulator"
+DRIFT_KINDS = {
+    "rename_url": "200 answers name the video field data[].video_url instead of data[].url",
+    "created_string": "200 answers give `created` as an ISO string instead of a Unix timestamp",
+    "new_status": "successes answer 201, a status the spec does not document",
+    "error_code": "error codes change spelling (invalid_request -> err_INVALID_REQUEST)",
+    "drop_request_id": "error bodies lack the required request_id",
+}
 
 
 def _model_set(models: Iterable[str] | None) -> frozenset[str] | None:
@@ -43,6 +50,7 @@ class EmulatorConfig:
         fetch_max_bytes: Largest input file fetched from a URL.
         render_workers: Threads rendering videos.
         same_origin_files: Serve videos from the API's own origin instead of a second "CDN" origin.
+        drift: Ways to depart from the contract on purpose (see ``DRIFT_KINDS``), to test drift checks.
     """
 
     keys: dict[str, KeyPolicy] = attrs.field(factory=lambda: {DEFAULT_API_KEY: KeyPolicy()})
@@ -54,3 +62,10 @@ class EmulatorConfig:
     fetch_max_bytes: int = 32 * 1024 * 1024
     render_workers: int = 2
     same_origin_files: bool = False
+    drift: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+
+    @drift.validator
+    def _known_drift(self, attribute: attrs.Attribute[frozenset[str]], value: frozenset[str]) -> None:
+        unknown = sorted(value - set(DRIFT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown drift {unknown[0]!r}; known: {', '.join(DRIFT_KINDS)}")

@@ -9,6 +9,7 @@ path = video.download("butterfly.mp4")
 
 from ._client import AsyncQubrid, AsyncVideos, Qubrid, Videos
 from ._config import DEFAULT_BASE_URL, Timeout
+from ._contract import ContractDriftWarning, contract_drift
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -17,6 +18,7 @@ from ._errors import (
     AuthenticationError,
     BackendUnavailableError,
     BadRequestError,
+    ContractDriftError,
     DestinationExistsError,
     DownloadError,
     GenerationTimeoutError,
@@ -46,6 +48,8 @@ __all__ = [
     "AuthenticationError",
     "BackendUnavailableError",
     "BadRequestError",
+    "ContractDriftError",
+    "ContractDriftWarning",
     "DestinationExistsError",
     "DownloadError",
     "GenerationTimeoutError",
@@ -63,6 +67,7 @@ __all__ = [
     "Video",
     "Videos",
     "__version__",
+    "contract_drift",
 ]
 
 # Tracebacks and reprs read `qubrid_video.RateLimitError`, not the private module it lives in.

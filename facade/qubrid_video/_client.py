@@ -5,15 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, Self, TypeVar
+from typing import Any, Literal, NoReturn, Self, TypeVar
 
 import httpx
 
 from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, origin, resolve_options
+from ._contract import ContractDriftWarning, contract_drift, ensure_available
 from ._download import Progress, adownload, destination, download
-from ._errors import APIConnectionError, APIError, APITimeoutError, ParameterTypeError, ResponseValidationError
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    ContractDriftError,
+    ParameterTypeError,
+    ResponseValidationError,
+)
 from ._request import GenerateParams, PreparedRequest, prepare
 from ._response import MAX_BODY_BYTES, GeneratedVideo, parse_success, status_error
 from ._retry import SAFE_TRANSPORT_ERRORS, next_wait
@@ -57,6 +66,7 @@ class _BaseClient:
         default_headers: dict[str, str] | None,
         allow_insecure_http: bool,
         retry_possibly_billed: bool,
+        validate_responses: bool | str,
         http_client: object,
         http_type: type[httpx.Client] | type[httpx.AsyncClient],
     ) -> None:
@@ -68,7 +78,10 @@ class _BaseClient:
             default_headers=default_headers,
             allow_insecure_http=allow_insecure_http,
             retry_possibly_billed=retry_possibly_billed,
+            validate_responses=validate_responses,
         )
+        if self._options.validate_responses:
+            ensure_available()
         if http_client is not None and not isinstance(http_client, http_type):
             raise ParameterTypeError("http_client", f"expected an {http_type.__module__}.{http_type.__name__}")
         self._owns_http = http_client is None
@@ -114,6 +127,7 @@ class _BaseClient:
             "default_headers": dict(options.default_headers),
             "allow_insecure_http": options.allow_insecure_http,
             "retry_possibly_billed": options.retry.retry_possibly_billed,
+            "validate_responses": options.validate_responses,
         }
         unknown = set(changes) - set(current)
         if unknown:
@@ -147,6 +161,8 @@ class _BaseClient:
         self._log(
             prepared, retries, deadline, status=response.status_code, request_id=response.headers.get("x-request-id")
         )
+        if self._options.validate_responses:
+            self._check_contract(response, body)
         error: APIError
         if response.status_code == 200:
             try:
@@ -166,6 +182,16 @@ class _BaseClient:
         if wait is None:
             raise error
         return wait
+
+    def _check_contract(self, response: httpx.Response, body: bytes) -> None:
+        """Warn (or raise, in strict mode) when the answer departs from the bundled spec."""
+        mismatches = contract_drift(response, body)
+        if not mismatches:
+            return
+        summary = f"HTTP {response.status_code} answer departs from the API contract: " + "; ".join(mismatches)
+        if self._options.validate_responses == "strict":
+            raise ContractDriftError(summary, mismatches=mismatches, request_id=response.headers.get("x-request-id"))
+        warnings.warn(ContractDriftWarning(summary), stacklevel=5)
 
     def _after_transport_error(
         self, prepared: PreparedRequest, exc: Exception, retries: int, deadline: Deadline
@@ -382,6 +408,7 @@ class Qubrid(_BaseClient):
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
         retry_possibly_billed: bool = False,
+        validate_responses: bool | Literal["strict"] = False,
     ) -> None:
         """Create a client.
 
@@ -395,13 +422,17 @@ class Qubrid(_BaseClient):
             allow_insecure_http: Allow an ``http://`` base URL on a host other than loopback.
             retry_possibly_billed: Also retry failures after which the generation may have run
                 (500, 504, lost connections, read timeouts). Off: they could cost twice.
+            validate_responses: Check every answer against the bundled spec: True emits a
+                ``ContractDriftWarning`` on a mismatch, ``"strict"`` raises ``ContractDriftError``.
+                Needs the ``contract`` extra.
 
         Raises:
             InvalidParameterError: no API key, or a base URL that is not http(s) or is insecure.
         """
         self._configure(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
                         default_headers=default_headers, allow_insecure_http=allow_insecure_http,
-                        retry_possibly_billed=retry_possibly_billed, http_client=http_client,
+                        retry_possibly_billed=retry_possibly_billed, validate_responses=validate_responses,
+                        http_client=http_client,
                         http_type=httpx.Client)  # fmt: skip
         self._http = http_client if http_client is not None else self._new_http(httpx.Client)
         self.videos = Videos(self)
@@ -486,6 +517,7 @@ class AsyncQubrid(_BaseClient):
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
         retry_possibly_billed: bool = False,
+        validate_responses: bool | Literal["strict"] = False,
     ) -> None:
         """Create a client.
 
@@ -498,13 +530,15 @@ class AsyncQubrid(_BaseClient):
             http_client: Your own ``httpx.AsyncClient``; you close it.
             allow_insecure_http: Allow an ``http://`` base URL on a host other than loopback.
             retry_possibly_billed: Also retry failures after which the generation may have run.
+            validate_responses: Check answers against the bundled spec (True: warn, "strict": raise).
 
         Raises:
             InvalidParameterError: no API key, or a base URL that is not http(s) or is insecure.
         """
         self._configure(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
                         default_headers=default_headers, allow_insecure_http=allow_insecure_http,
-                        retry_possibly_billed=retry_possibly_billed, http_client=http_client,
+                        retry_possibly_billed=retry_possibly_billed, validate_responses=validate_responses,
+                        http_client=http_client,
                         http_type=httpx.AsyncClient)  # fmt: skip
         self._http = http_client if http_client is not None else self._new_http(httpx.AsyncClient)
         self.videos = AsyncVideos(self)

@@ -106,6 +106,7 @@ class ClientOptions:
     retry: RetryPolicy
     default_headers: Mapping[str, str]
     allow_insecure_http: bool
+    validate_responses: bool | str = False
 
 
 def _check_base_url(value: object, allow_insecure_http: bool) -> str:
@@ -132,6 +133,7 @@ def resolve_options(
     default_headers: object,
     allow_insecure_http: object,
     retry_possibly_billed: object,
+    validate_responses: object = False,
 ) -> ClientOptions:
     """Check the constructor's arguments, filling the key and base URL from the environment.
 
@@ -155,6 +157,10 @@ def resolve_options(
         raise ParameterTypeError("max_retries", f"expected a whole number, got {type(max_retries).__name__}")
     if max_retries < 0:
         raise InvalidParameterError("max_retries", f"must be 0 or more, got {max_retries}")
+    if validate_responses not in (False, True, "strict"):
+        raise InvalidParameterError(
+            "validate_responses", f"expected False, True or 'strict', got {validate_responses!r}"
+        )
     url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     return ClientOptions(
         api_key=key,
@@ -163,4 +169,5 @@ def resolve_options(
         retry=RetryPolicy(max_retries=max_retries, retry_possibly_billed=bool(retry_possibly_billed)),
         default_headers=check_headers("default_headers", default_headers),
         allow_insecure_http=bool(allow_insecure_http),
+        validate_responses=validate_responses,
     )

@@ -18,7 +18,8 @@
         │   └── GenerationTimeoutError          504
         ├── APIConnectionError                  no HTTP answer: connect failure, dropped connection
         │   └── APITimeoutError (TimeoutError)  a timeout or the call's deadline
-        └── ResponseValidationError             a 200 without a usable video URL
+        ├── ResponseValidationError             a 200 without a usable video URL
+        └── ContractDriftError                  an answer off the spec (validate_responses="strict")
 
 Every class pickles (the HTTP response is left out) and none carries the API key.
 """
@@ -209,6 +210,18 @@ class APITimeoutError(APIConnectionError, TimeoutError):
 
 class ResponseValidationError(APIError):
     """The API answered 200 but the body holds no usable video URL (truncated or unexpected JSON)."""
+
+
+class ContractDriftError(APIError):
+    """With ``validate_responses="strict"``: the answer departs from the spec the SDK was built from.
+
+    Attributes:
+        mismatches: What differed, one line each.
+    """
+
+    def __init__(self, message: str, *, mismatches: list[str], **kwargs: Any) -> None:
+        self.mismatches = mismatches
+        super().__init__(message, **kwargs)
 
 
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -1,0 +1,221 @@
+"""``qubrid-video drift`` and ``qubrid-video contract-check``: spec drift, and live-API drift."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+import qubrid_video as qv
+import yaml
+
+from ._connect import client_settings
+from ._specdiff import BREAKING, Change, diff
+
+# The facade's test files, and the feature each one covers, for the compatibility run.
+FEATURE_SUITES = {
+    "tests/test_generate.py": "generate(): request fields, media uploads, error mapping",
+    "tests/test_retry.py": "retries and idempotency",
+    "tests/test_download.py": "video downloads",
+    "tests/test_client.py": "client construction and the public surface",
+}
+
+
+def load_spec(source: str) -> dict[str, Any]:
+    """A spec from a file path or an http(s) URL (YAML or JSON)."""
+    try:
+        if source.startswith(("http://", "https://")):
+            response = httpx.get(source, timeout=30, follow_redirects=True)
+            response.raise_for_status()
+            text = response.text
+        else:
+            text = Path(source).read_text(encoding="utf-8")
+        document = yaml.safe_load(text)
+    except (OSError, httpx.HTTPError, yaml.YAMLError) as exc:
+        raise click.BadParameter(f"cannot read a spec from {source}: {exc}") from None
+    if not isinstance(document, dict) or "paths" not in document:
+        raise click.BadParameter(f"{source} is not an OpenAPI document")
+    return document
+
+
+def _print_changes(changes: list[Change], as_json: bool) -> None:
+    if as_json:
+        breaking = sum(c.severity == BREAKING for c in changes)
+        click.echo(json.dumps({"breaking": breaking, "changes": [_asdict(c) for c in changes]}, indent=2))
+        return
+    if not changes:
+        click.echo("no differences that matter to this SDK")
+    for change in changes:
+        click.echo(f"{change.severity.upper():<13} {change.rule:<34} {change.pointer}\n{'':<14}{change.message}")
+    breaking = sum(c.severity == BREAKING for c in changes)
+    click.echo(f"{len(changes)} differences, {breaking} breaking")
+
+
+def _asdict(change: Change) -> dict[str, str]:
+    return {"rule": change.rule, "severity": change.severity, "pointer": change.pointer, "message": change.message}
+
+
+def _checkout() -> Path:
+    """The source checkout holding the generator config, templates and the facade's tests."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "tools" / "codegen.py").exists() or not (root / "tests").is_dir():
+        raise click.ClickException("--regenerate runs from a source checkout of qubrid-video (make install)")
+    return root
+
+
+def compatibility_run(new_spec: Path) -> list[tuple[str, str]]:
+    """Regenerate the client from `new_spec` into a temporary folder and run the facade's tests on it.
+
+    Returns:
+        (test id, feature) for every failing test.
+    """
+    root = _checkout()
+    with tempfile.TemporaryDirectory(prefix="qubrid-drift-") as tmp:
+        package = Path(tmp) / "qubrid_video_api_client"
+        codegen = [sys.executable, str(root / "tools" / "codegen.py"), "generate"]
+        generated = subprocess.run(  # noqa: S603 - our own interpreter and script, no shell
+            [*codegen, "--spec", str(new_spec), "--out", str(package)], capture_output=True, text=True, check=False
+        )
+        if generated.returncode != 0:
+            return [("regeneration", f"the generator failed: {(generated.stderr or generated.stdout)[-500:]}")]
+        report = Path(tmp) / "report.xml"
+        # The regenerated package comes first on the path; the tests read the new spec too.
+        env = {**os.environ, "PYTHONPATH": tmp, "QUBRID_TEST_SPEC": str(new_spec)}
+        subprocess.run(  # noqa: S603 - our own interpreter, no shell
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *FEATURE_SUITES],
+            cwd=root, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if not report.exists():
+            return [("tests", "the facade's tests did not run")]
+        failures = []
+        for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314 - pytest's own report, just written
+            if case.find("failure") is not None or case.find("error") is not None:
+                test_file = case.get("classname", "").replace(".", "/") + ".py"
+                feature = FEATURE_SUITES.get(test_file, test_file)
+                failures.append((f"{test_file}::{case.get('name')}", feature))
+        return failures
+
+
+@click.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--regenerate", is_flag=True, help="Also regenerate the client from NEW and run the facade's tests on it."
+)
+def drift(old: str, new: str, output_format: str, regenerate: bool) -> None:
+    """Compare two OpenAPI specs (paths or URLs) and report what matters to this SDK.
+
+    Exit status 1 when anything is breaking (or, with --regenerate, when a facade test fails).
+    """
+    changes = diff(load_spec(old), load_spec(new))
+    _print_changes(changes, output_format == "json")
+    failed = any(c.severity == BREAKING for c in changes)
+    if regenerate:
+        with tempfile.TemporaryDirectory() as tmp:
+            spec_file = Path(tmp) / "new.yaml"
+            spec_file.write_text(yaml.safe_dump(load_spec(new), sort_keys=False))
+            failures = compatibility_run(spec_file)
+        stream = output_format == "json"
+        if failures:
+            features = sorted({feature for _, feature in failures})
+            click.echo(f"regenerated client: {len(failures)} facade tests fail; features that break:", err=stream)
+            for feature in features:
+                click.echo(f"  - {feature}", err=stream)
+            for test, _ in failures[:15]:
+                click.echo(f"    {test}", err=stream)
+            failed = True
+        else:
+            click.echo("regenerated client: the facade's tests pass", err=stream)
+    sys.exit(1 if failed else 0)
+
+
+# Live conformance.
+
+PROBES: list[dict[str, Any]] = [
+    {"name": "no key", "auth": None, "body": {"model": "p-video"}, "status": 401, "example_code": True},
+    {"name": "bad key", "auth": "qubrid-contract-check-invalid-key", "body": {"model": "p-video"}, "status": 401},
+    {"name": "missing model", "auth": "key", "body": {"prompt": "contract check"}, "status": 400, "param": "model"},
+    {"name": "unknown model", "auth": "key", "body": {"model": "qubrid-contract-check-no-such-model"},
+     "status": 404, "param": "model", "example_code": True},
+]  # fmt: skip
+BILLABLE = {"name": "cheap generation (billable)", "auth": "key", "status": 200,
+            "body": {"model": "p-video", "prompt": "contract check", "duration": 1, "draft": True}}  # fmt: skip
+
+
+def _example_code(spec: dict[str, Any], status: int) -> str | None:
+    ref = spec["paths"]["/videos/generations"]["post"]["responses"][str(status)]["content"]["application/json"][
+        "schema"
+    ]["$ref"]
+    props = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["error"]["properties"]
+    code: str | None = props["code"].get("example")
+    return code
+
+
+def _probe(
+    http: httpx.Client, url: str, key: str | None, probe: dict[str, Any], spec: dict[str, Any]
+) -> tuple[str, list[str]]:
+    headers = {}
+    if probe["auth"] == "key":
+        headers["Authorization"] = f"Bearer {key}"
+    elif probe["auth"]:
+        headers["Authorization"] = f"Bearer {probe['auth']}"
+    response = http.post(url, json=probe["body"], headers=headers)
+    problems = qv.contract_drift(response)
+    if response.status_code != probe["status"]:
+        problems.insert(0, f"expected HTTP {probe['status']}")
+    if response.status_code >= 400:
+        try:
+            error = response.json().get("error", {})
+        except (ValueError, AttributeError):
+            error = {}
+        if probe.get("param") and error.get("param") != probe["param"]:
+            problems.append(f"param {error.get('param')!r}, expected {probe['param']!r}")
+        expected_code = _example_code(spec, probe["status"]) if probe.get("example_code") else None
+        if expected_code and error.get("code") != expected_code:
+            problems.append(f"code {error.get('code')!r}, the spec's example says {expected_code!r}")
+    return str(response.status_code), problems
+
+
+@click.command("contract-check")
+@click.option("--base-url", default=None, help="API base URL (default: QUBRID_BASE_URL, else the spec's server).")
+@click.option("--allow-billable", is_flag=True, help="Also run one real, cheap generation (draft, 1 s): costs credits.")
+@click.option("--emulator", is_flag=True, help="Check the built-in emulator instead.")
+def contract_check(base_url: str | None, allow_billable: bool, emulator: bool) -> None:
+    """Probe a running API with requests that cannot be billed, and check each answer against the spec.
+
+    Probes: no key, a bad key, a missing model and an unknown model (the last two need
+    QUBRID_API_KEY). Prints a conformance table; exit status 1 on any mismatch.
+    """
+    spec = yaml.safe_load(resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_text())
+    with client_settings(emulator, require_key=False) as settings:
+        base = (
+            base_url or settings.get("base_url") or os.environ.get("QUBRID_BASE_URL") or qv.DEFAULT_BASE_URL
+        ).rstrip("/")
+        key = settings.get("api_key") or os.environ.get("QUBRID_API_KEY")
+        probes = PROBES + ([BILLABLE] if allow_billable else [])
+        rows, failed = [], False
+        with httpx.Client(timeout=qv.Timeout().read) as http:
+            for probe in probes:
+                if probe["auth"] == "key" and not key:
+                    rows.append((probe["name"], str(probe["status"]), "-", "skipped: needs QUBRID_API_KEY"))
+                    continue
+                try:
+                    got, problems = _probe(http, f"{base}/videos/generations", key, probe, spec)
+                except httpx.HTTPError as exc:
+                    got, problems = "-", [f"no answer ({type(exc).__name__})"]
+                failed = failed or bool(problems)
+                rows.append((probe["name"], str(probe["status"]), got, "ok" if not problems else "; ".join(problems)))
+    click.echo(f"contract check of {base}")
+    widths = [max(len(r[i]) for r in [*rows, ("probe", "expected", "got", "")]) for i in range(3)]
+    for row in [("probe", "expected", "got", "result"), *rows]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
+    sys.exit(1 if failed else 0)

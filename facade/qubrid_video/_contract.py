@@ -1,0 +1,102 @@
+"""Check answers against the bundled spec, to see the moment the live API drifts from it.
+
+openapi-core is an optional dependency (``pip install 'qubrid-video[contract]'``), imported only
+when validation is switched on, so ``import qubrid_video`` stays light.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+import httpx
+
+from ._errors import InvalidParameterError
+
+OPERATION = ("post", "/videos/generations")
+
+
+class ContractDriftWarning(UserWarning):
+    """An answer did not match the API contract the SDK was generated from; the call went on."""
+
+
+@functools.cache
+def _openapi() -> tuple[Any, str, str, frozenset[str]]:
+    """The validator for the bundled spec, its server origin, path prefix and documented statuses."""
+    try:
+        import yaml  # noqa: PLC0415 - optional dependency, loaded on first use
+        from openapi_core import OpenAPI  # noqa: PLC0415
+    except ImportError as exc:
+        raise InvalidParameterError(
+            "validate_responses", f"needs {exc.name}: pip install 'qubrid-video[contract]'"
+        ) from None
+    text = resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    spec = yaml.safe_load(text)
+    scheme, rest = spec["servers"][0]["url"].split("://", 1)
+    host, _, prefix = rest.partition("/")
+    statuses = frozenset(str(s) for s in spec["paths"][OPERATION[1]][OPERATION[0]]["responses"])
+    return OpenAPI.from_dict(spec), f"{scheme}://{host}", "/" + prefix.strip("/"), statuses
+
+
+def ensure_available() -> None:
+    """Raise InvalidParameterError now, at construction, if validation cannot run."""
+    _openapi()
+
+
+class _Request:
+    def __init__(self, origin: str, prefix: str) -> None:
+        from openapi_core.datatypes import RequestParameters  # noqa: PLC0415
+
+        self.parameters = RequestParameters()
+        self.host_url = origin
+        self.path = prefix + OPERATION[1]
+        self.method = OPERATION[0]
+        self.content_type = "application/json"
+        self.body = b"{}"
+
+
+class _Response:
+    def __init__(self, response: httpx.Response, body: bytes) -> None:
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.content_type = response.headers.get("content-type", "")
+        self.data = body
+
+
+def _describe(error: BaseException) -> list[str]:
+    cause = error.__cause__ or error
+    details = getattr(cause, "schema_errors", None)
+    if details:
+        found = []
+        for detail in details:
+            where = "/".join(str(p) for p in getattr(detail, "absolute_path", [])) or "(body)"
+            found.append(f"body {where}: {getattr(detail, 'message', detail)}"[:300])
+        return found
+    return [f"{type(cause).__name__}: {cause}"[:300]]
+
+
+def contract_drift(response: httpx.Response, body: bytes | None = None) -> list[str]:
+    """What in `response` (to a video generation request) departs from the bundled spec; empty if nothing.
+
+    Args:
+        response: The answer, its body already read (or passed as `body`).
+        body: The body, when the response was streamed.
+
+    Raises:
+        InvalidParameterError: openapi-core is not installed.
+    """
+    openapi, origin, prefix, documented = _openapi()
+    found: list[str] = []
+    status = response.status_code
+    if str(status) not in documented:
+        return [f"status {status} is not documented (documented: {', '.join(sorted(documented))})"]
+    try:
+        openapi.validate_response(
+            _Request(origin, prefix), _Response(response, response.content if body is None else body)
+        )
+    except Exception as error:  # openapi-core's errors share no useful base; each is described
+        found += _describe(error)
+    if status != 200 and "x-request-id" not in response.headers:
+        found.append("header x-request-id is missing")
+    return found
