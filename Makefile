@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Peers (openai-python) live in their own environment, never in the SDK's.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install demo drift generate check-generated lint format typecheck test clean
+.PHONY: install demo drift bench test-quick generate check-generated lint format typecheck test clean
 
 install: $(STAMP)
 
@@ -14,6 +17,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[contract]' openai==3.51.0
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/run.py
 
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py
@@ -31,6 +43,7 @@ check-generated: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check facade emulator cli tests tools
 	$(BIN)/ruff format --check facade emulator cli tests tools
+	$(BIN)/bandit -q -r facade
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix facade emulator cli tests tools
@@ -42,5 +55,9 @@ typecheck: $(STAMP)
 test: check-generated lint typecheck
 	$(BIN)/python -m pytest
 
+# The same without the heavy reliability variants (the 5,000-call soak), for a quick local loop.
+test-quick: check-generated lint typecheck
+	$(BIN)/python -m pytest -m 'not heavy'
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache out

@@ -169,7 +169,7 @@ def _probe(
     elif probe["auth"]:
         headers["Authorization"] = f"Bearer {probe['auth']}"
     response = http.post(url, json=probe["body"], headers=headers)
-    problems = qv.contract_drift(response)
+    problems = qv.contract_drift(response, thorough=True)
     if response.status_code != probe["status"]:
         problems.insert(0, f"expected HTTP {probe['status']}")
     if response.status_code >= 400:

@@ -191,9 +191,11 @@ class Emulator:
         """Answer the next `count` requests of the fault's route with `kind` (see :class:`Fault`)."""
         self.state.faults.add(Fault(FaultKind(kind), **knobs), count)
 
-    def set_fault_rate(self, rate: float, kinds: list[FaultKind | str] | None = None, seed: int = 0) -> None:
+    def set_fault_rate(
+        self, rate: float, kinds: list[FaultKind | str] | None = None, seed: int = 0, **knobs: float
+    ) -> None:
         """Give each request a `rate` chance of one of `kinds` (all kinds by default), reproducibly."""
-        faults = [Fault(FaultKind(k)) for k in (kinds or list(FaultKind))]
+        faults = [Fault(FaultKind(k), **knobs) for k in (kinds or list(FaultKind))]
         self.state.faults.set_rate(rate, faults, seed)
 
     def clear_faults(self) -> None:

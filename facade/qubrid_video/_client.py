@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import warnings
@@ -566,6 +565,9 @@ class AsyncQubrid(_BaseClient):
 
     async def _generate(self, params: GenerateParams, timeout: object, extra_headers: object) -> AsyncVideo:
         prepared, limits = self._prepare(params, timeout, extra_headers)
+        # Imported here: asyncio alone would double `import qubrid_video` for sync users.
+        import asyncio  # noqa: PLC0415
+
         deadline = Deadline(limits.total)
         retries = 0
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -114,10 +113,12 @@ def staged(target: Path, overwrite: bool) -> Iterator[tuple[IO[bytes], Callable[
     """A temporary file beside `target`, and a function that moves it into place; removed on any failure."""
     if target.exists() and not overwrite:
         raise DestinationExistsError(str(target))
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, on every path
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
-    )
-    partial = Path(handle.name)
+    import tempfile  # noqa: PLC0415 - only downloads need it
+
+    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    # Unbuffered: network chunks go straight to the file, without a second copy through a buffer.
+    handle = open(descriptor, "wb", buffering=0)  # noqa: SIM115 - closed below, on every path
+    partial = Path(name)
 
     def commit() -> None:
         handle.flush()

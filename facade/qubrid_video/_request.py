@@ -7,9 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from qubrid_video_api_client.api.videos import create_video
-from qubrid_video_api_client.models import VideoGenerationMultipartRequest, VideoGenerationRequest
-from qubrid_video_api_client.types import File
 
 from ._errors import InvalidParameterError, ParameterTypeError
 from ._media import Media, Upload, Url, media_input
@@ -104,6 +101,10 @@ def _multipart_value(value: int | bool | None) -> str | None:
 
 def _body(params: GenerateParams, image: Media | None, audio: Media | None) -> Any:
     """The generated model for the request: JSON unless something has to be uploaded."""
+    # The generated package loads on the first call, not with `import qubrid_video` (import time).
+    from qubrid_video_api_client.models import VideoGenerationMultipartRequest, VideoGenerationRequest  # noqa: PLC0415
+    from qubrid_video_api_client.types import File  # noqa: PLC0415
+
     common: dict[str, Any] = {
         "model": params.model,
         "prompt": params.prompt,
@@ -153,6 +154,8 @@ def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedReq
     key = headers.pop(chosen[-1]) if chosen else f"qv-{uuid.uuid4()}"
     for name in chosen[:-1]:
         del headers[name]
+    from qubrid_video_api_client.api.videos import create_video  # noqa: PLC0415 - see _body
+
     kwargs = create_video._get_kwargs(body=_body(params, image, audio))
     kwargs["headers"] = {**kwargs["headers"], IDEMPOTENCY_HEADER: key, **headers}
     return PreparedRequest(kwargs=kwargs, uploads=uploads, idempotency_key=key)

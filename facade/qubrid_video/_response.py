@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import attrs
 import httpx
-from qubrid_video_api_client.models import ErrorResponse, VideoGenerationResponse
 
 from ._errors import STATUS_ERRORS, APIStatusError, RateLimitError, ResponseValidationError
 from ._retry import may_have_generated, retry_after
@@ -45,6 +44,8 @@ def parse_success(response: httpx.Response, body: bytes) -> GeneratedVideo:
     Raises:
         ResponseValidationError: the body is not the documented JSON or holds no http(s) URL.
     """
+    from qubrid_video_api_client.models import VideoGenerationResponse  # noqa: PLC0415 - loaded on first use
+
     decoded = _decode(body)
     request_id = _header_request_id(response)
     try:
@@ -71,6 +72,8 @@ def _error_fields(decoded: object) -> dict[str, Any]:
     """The documented ``{"error": {...}}`` fields, read through the generated model when they fit it."""
     if not isinstance(decoded, dict) or not isinstance(decoded.get("error"), dict):
         return {}
+    from qubrid_video_api_client.models import ErrorResponse  # noqa: PLC0415 - loaded on first use
+
     try:
         error = ErrorResponse.from_dict(decoded).error
         fields: dict[str, Any] = {"message": error.message, "type": error.type_, "code": error.code,

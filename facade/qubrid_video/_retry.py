@@ -8,7 +8,6 @@ the caller opted in with ``retry_possibly_billed``. Every attempt of one call ca
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
 import time
@@ -53,7 +52,8 @@ class RetryPolicy:
     def backoff(self, retry: int) -> float:
         """Exponential backoff with jitter for the `retry`-th retry (1-based), within [½, 1] of the step."""
         step = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
-        return step * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
+        # Jitter spreads retries in time; it guards nothing, so a plain PRNG is right.
+        return step * (0.5 + random.random() / 2)  # noqa: S311  # nosec B311
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -78,6 +78,8 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def _http_date(value: str) -> float | None:
+    import email.utils  # noqa: PLC0415 - rare: only a Retry-After given as a date
+
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
