@@ -171,3 +171,25 @@ def test_import_stays_light() -> None:
     code = f"import sys, qubrid_video; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_async_client_lanes_are_shared_and_closed() -> None:
+    """An AsyncQubrid spreads its connections over several pools; copies share them; aclose closes all."""
+    import asyncio
+
+    async def run() -> None:
+        client = AsyncQubrid(api_key="k")
+        copy = client.with_options(max_retries=0)
+        assert len(client._lanes) > 1
+        assert copy._lanes is client._lanes
+        await copy.aclose()
+        assert not any(lane.is_closed for lane in client._lanes)
+        await client.aclose()
+        assert all(lane.is_closed for lane in client._lanes)
+        own = httpx.AsyncClient()
+        async with AsyncQubrid(api_key="k", http_client=own) as given:
+            assert given._lanes == [own]
+        assert not own.is_closed
+        await own.aclose()
+
+    asyncio.run(run())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import warnings
@@ -33,6 +34,7 @@ USER_AGENT = f"qubrid-video-python/{__version__}"
 # Enough for thousands of concurrent generations on one client; waiting beyond is bounded by each
 # call's deadline, never a pool timeout.
 LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=30)
+POOL_LANES = 16
 _REDACTED = "Bearer [redacted]"
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 
@@ -539,7 +541,15 @@ class AsyncQubrid(_BaseClient):
                         retry_possibly_billed=retry_possibly_billed, validate_responses=validate_responses,
                         http_client=http_client,
                         http_type=httpx.AsyncClient)  # fmt: skip
-        self._http = http_client if http_client is not None else self._new_http(httpx.AsyncClient)
+        # httpcore's pool rescans all of its connections on every event, so its cost grows with the
+        # square of the connections in flight (profiled in bench/RESULTS.md). The client's own
+        # connections are spread over POOL_LANES smaller pools; a caller's client is used as given.
+        if http_client is not None:
+            self._lanes = [http_client]
+        else:
+            self._lanes = [self._new_http(httpx.AsyncClient) for _ in range(POOL_LANES)]
+        self._http = self._lanes[0]
+        self._turn = itertools.count()
         self.videos = AsyncVideos(self)
 
     def with_options(self, **changes: Any) -> AsyncQubrid:
@@ -548,12 +558,15 @@ class AsyncQubrid(_BaseClient):
         Args:
             **changes: Any constructor option but ``http_client``.
         """
-        return AsyncQubrid(**self._changed(changes), http_client=self._http)
+        copy = AsyncQubrid(**self._changed(changes), http_client=self._http)
+        copy._lanes = self._lanes  # share every pool, not just the first
+        return copy
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in, or this is a ``with_options`` copy)."""
         if self._owns_http:
-            await self._http.aclose()
+            for lane in self._lanes:
+                await lane.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -574,8 +587,9 @@ class AsyncQubrid(_BaseClient):
             while True:
                 try:
                     async with asyncio.timeout(max(deadline.remaining(), 0)):
-                        request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
-                        response = await self._http.send(request, stream=True)
+                        http = self._lanes[next(self._turn) % len(self._lanes)]
+                        request = http.build_request(**self._request_kwargs(prepared, deadline, limits))
+                        response = await http.send(request, stream=True)
                         try:
                             body = await _aread_capped(response)
                         finally:
