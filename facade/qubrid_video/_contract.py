@@ -23,8 +23,8 @@ class ContractDriftWarning(UserWarning):
 
 
 @functools.cache
-def _openapi() -> tuple[Any, str, str, frozenset[str]]:
-    """The validator for the bundled spec, its server origin, path prefix and documented statuses."""
+def _openapi() -> tuple[Any, str, str]:
+    """openapi-core's validator for the bundled spec, with the spec's server origin and path prefix."""
     try:
         import yaml  # noqa: PLC0415 - optional dependency, loaded on first use
         from openapi_core import OpenAPI  # noqa: PLC0415
@@ -36,13 +36,12 @@ def _openapi() -> tuple[Any, str, str, frozenset[str]]:
     spec = yaml.safe_load(text)
     scheme, rest = spec["servers"][0]["url"].split("://", 1)
     host, _, prefix = rest.partition("/")
-    statuses = frozenset(str(s) for s in spec["paths"][OPERATION[1]][OPERATION[0]]["responses"])
-    return OpenAPI.from_dict(spec), f"{scheme}://{host}", "/" + prefix.strip("/"), statuses
+    return OpenAPI.from_dict(spec), f"{scheme}://{host}", "/" + prefix.strip("/")
 
 
 def ensure_available() -> None:
     """Raise InvalidParameterError now, at construction, if validation cannot run."""
-    _openapi()
+    _validators()
 
 
 class _Request:
@@ -91,8 +90,13 @@ def _inline(node: Any, components: dict[str, Any]) -> Any:
 @functools.cache
 def _validators() -> dict[str, Any]:
     """One compiled JSON-schema validator per documented status: the per-call fast path."""
-    import yaml  # noqa: PLC0415 - optional dependencies, loaded on first use
-    from openapi_schema_validator import OAS30Validator  # noqa: PLC0415
+    try:
+        import yaml  # noqa: PLC0415 - optional dependencies, loaded on first use
+        from openapi_schema_validator import OAS30Validator  # noqa: PLC0415
+    except ImportError as exc:
+        raise InvalidParameterError(
+            "validate_responses", f"needs {exc.name}: pip install 'qubrid-video[contract]'"
+        ) from None
 
     text = resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_text(encoding="utf-8")
     spec = yaml.safe_load(text)
@@ -131,12 +135,13 @@ def contract_drift(response: httpx.Response, body: bytes | None = None, *, thoro
     Raises:
         InvalidParameterError: openapi-core is not installed.
     """
-    openapi, origin, prefix, documented = _openapi()
     status = response.status_code
+    documented = _validators()
     if str(status) not in documented:
         return [f"status {status} is not documented (documented: {', '.join(sorted(documented))})"]
     data = response.content if body is None else body
     if thorough:
+        openapi, origin, prefix = _openapi()
         try:
             openapi.validate_response(_Request(origin, prefix), _Response(response, data))
             found: list[str] = []
