@@ -7,6 +7,7 @@ when validation is switched on, so ``import qubrid_video`` stays light.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 from importlib import resources
 from typing import Any
@@ -22,21 +23,31 @@ class ContractDriftWarning(UserWarning):
     """An answer did not match the API contract the SDK was generated from; the call went on."""
 
 
-@functools.cache
-def _openapi() -> tuple[Any, str, str]:
-    """openapi-core's validator for the bundled spec, with the spec's server origin and path prefix."""
+def _require(module: str) -> Any:
+    """Import an optional dependency of validation, or say which extra provides it."""
     try:
-        import yaml  # noqa: PLC0415 - optional dependency, loaded on first use
-        from openapi_core import OpenAPI  # noqa: PLC0415
+        return importlib.import_module(module)
     except ImportError as exc:
         raise InvalidParameterError(
             "validate_responses", f"needs {exc.name}: pip install 'qubrid-video[contract]'"
         ) from None
+
+
+@functools.cache
+def _spec() -> dict[str, Any]:
+    """The bundled spec, parsed once for both validation paths."""
     text = resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_text(encoding="utf-8")
-    spec = yaml.safe_load(text)
+    spec: dict[str, Any] = _require("yaml").safe_load(text)
+    return spec
+
+
+@functools.cache
+def _openapi() -> tuple[Any, str, str]:
+    """openapi-core's validator for the bundled spec, with the spec's server origin and path prefix."""
+    spec = _spec()
     scheme, rest = spec["servers"][0]["url"].split("://", 1)
     host, _, prefix = rest.partition("/")
-    return OpenAPI.from_dict(spec), f"{scheme}://{host}", "/" + prefix.strip("/")
+    return _require("openapi_core").OpenAPI.from_dict(spec), f"{scheme}://{host}", "/" + prefix.strip("/")
 
 
 def ensure_available() -> None:
@@ -90,20 +101,12 @@ def _inline(node: Any, components: dict[str, Any]) -> Any:
 @functools.cache
 def _validators() -> dict[str, Any]:
     """One compiled JSON-schema validator per documented status: the per-call fast path."""
-    try:
-        import yaml  # noqa: PLC0415 - optional dependencies, loaded on first use
-        from openapi_schema_validator import OAS30Validator  # noqa: PLC0415
-    except ImportError as exc:
-        raise InvalidParameterError(
-            "validate_responses", f"needs {exc.name}: pip install 'qubrid-video[contract]'"
-        ) from None
-
-    text = resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_text(encoding="utf-8")
-    spec = yaml.safe_load(text)
+    validator = _require("openapi_schema_validator").OAS30Validator
+    spec = _spec()
     responses = spec["paths"][OPERATION[1]][OPERATION[0]]["responses"]
     components = spec["components"]["schemas"]
     return {
-        status: OAS30Validator(_inline(answer["content"]["application/json"]["schema"], components))
+        status: validator(_inline(answer["content"]["application/json"]["schema"], components))
         for status, answer in responses.items()
     }
 
