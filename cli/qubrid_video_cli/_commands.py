@@ -6,6 +6,7 @@ import click
 from qubrid_video import __version__
 
 from ._batch import batch
+from ._download import download
 from ._drift import contract_check, drift
 from ._emulator import emulator
 from ._exits import EPILOG
@@ -19,6 +20,7 @@ def cli() -> None:
 
 
 cli.add_command(generate)
+cli.add_command(download)
 cli.add_command(batch)
 cli.add_command(emulator)
 cli.add_command(drift)

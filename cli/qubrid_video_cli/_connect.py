@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from typing import Any
 
-import click
-
-from ._exits import AUTH
+from ._exits import AUTH, USAGE, CommandError
 
 NO_KEY = (
     "no API key. Set it with `export QUBRID_API_KEY=...` (from your Qubrid account), "
@@ -20,18 +17,21 @@ NO_KEY = (
 
 @contextlib.contextmanager
 def client_settings(emulator: bool, *, require_key: bool = True) -> Iterator[dict[str, Any]]:
-    """Keyword arguments for the client: the emulator's, started in-process on a free port, or {}."""
+    """Keyword arguments for the client: the emulator's, started in-process on a free port, or {}.
+
+    Raises:
+        CommandError: no API key (and one is required), or --emulator without the emulator extra.
+    """
     if not emulator:
         if require_key and not os.environ.get("QUBRID_API_KEY"):
-            click.echo(f"qubrid-video: error: {NO_KEY}", err=True)
-            sys.exit(AUTH)
+            raise CommandError(NO_KEY, AUTH)
         yield {}
         return
     try:
         from qubrid_video_emulator import Emulator  # noqa: PLC0415 - the emulator extra is optional
     except ImportError as exc:
-        raise click.ClickException(
-            f"--emulator needs {exc.name}, which is not installed: pip install 'qubrid-video[emulator]'"
+        raise CommandError(
+            f"--emulator needs {exc.name}, which is not installed: pip install 'qubrid-video[emulator]'", USAGE
         ) from None
     with Emulator() as running:
         yield {"api_key": running.api_key, "base_url": running.base_url}

@@ -18,6 +18,7 @@ import qubrid_video as qv
 import yaml
 
 from ._connect import client_settings
+from ._exits import USAGE, CommandError, reported
 from ._specdiff import BREAKING, Change, diff
 
 # The facade's test files, and the feature each one covers, for the compatibility run.
@@ -185,24 +186,29 @@ def _probe(
     return str(response.status_code), problems
 
 
-@click.command("contract-check")
-@click.option("--base-url", default=None, help="API base URL (default: QUBRID_BASE_URL, else the spec's server).")
-@click.option("--allow-billable", is_flag=True, help="Also run one real, cheap generation (draft, 1 s): costs credits.")
-@click.option("--emulator", is_flag=True, help="Check the built-in emulator instead.")
-def contract_check(base_url: str | None, allow_billable: bool, emulator: bool) -> None:
-    """Probe a running API with requests that cannot be billed, and check each answer against the spec.
+def _require_contract_extra() -> None:
+    try:
+        import openapi_core  # noqa: F401, PLC0415 - only to learn whether the extra is installed
+    except ImportError:
+        raise CommandError(
+            "contract-check needs openapi-core, which is not installed: pip install 'qubrid-video[contract]'", USAGE
+        ) from None
 
-    Probes: no key, a bad key, a missing model and an unknown model (the last two need
-    QUBRID_API_KEY). Prints a conformance table; exit status 1 on any mismatch.
-    """
+
+Row = tuple[str, str, str, str]
+
+
+def _run_probes(base_url: str | None, allow_billable: bool, emulator: bool) -> tuple[list[Row], bool, str]:
+    """Send every probe; the table's rows, whether any failed, and the base URL probed."""
     spec = yaml.safe_load(resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_text())
     with client_settings(emulator, require_key=False) as settings:
-        base = (
+        base = str(
             base_url or settings.get("base_url") or os.environ.get("QUBRID_BASE_URL") or qv.DEFAULT_BASE_URL
         ).rstrip("/")
         key = settings.get("api_key") or os.environ.get("QUBRID_API_KEY")
         probes = PROBES + ([BILLABLE] if allow_billable else [])
-        rows, failed = [], False
+        rows: list[Row] = []
+        failed = False
         with httpx.Client(timeout=qv.Timeout().read) as http:
             for probe in probes:
                 if probe["auth"] == "key" and not key:
@@ -214,6 +220,22 @@ def contract_check(base_url: str | None, allow_billable: bool, emulator: bool) -
                     got, problems = "-", [f"no answer ({type(exc).__name__})"]
                 failed = failed or bool(problems)
                 rows.append((probe["name"], str(probe["status"]), got, "ok" if not problems else "; ".join(problems)))
+    return rows, failed, base
+
+
+@click.command("contract-check")
+@click.option("--base-url", default=None, help="API base URL (default: QUBRID_BASE_URL, else the spec's server).")
+@click.option("--allow-billable", is_flag=True, help="Also run one real, cheap generation (draft, 1 s): costs credits.")
+@click.option("--emulator", is_flag=True, help="Check the built-in emulator instead.")
+def contract_check(base_url: str | None, allow_billable: bool, emulator: bool) -> None:
+    """Probe a running API with requests that cannot be billed, and check each answer against the spec.
+
+    Probes: no key, a bad key, a missing model and an unknown model (the last two need
+    QUBRID_API_KEY). Prints a conformance table; exit status 1 on any mismatch.
+    """
+    with reported(debug=False):
+        _require_contract_extra()
+        rows, failed, base = _run_probes(base_url, allow_billable, emulator)
     click.echo(f"contract check of {base}")
     widths = [max(len(r[i]) for r in [*rows, ("probe", "expected", "got", "")]) for i in range(3)]
     for row in [("probe", "expected", "got", "result"), *rows]:

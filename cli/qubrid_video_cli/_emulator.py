@@ -42,7 +42,8 @@ def _fault(value: str) -> tuple[str, int]:
 def emulator(**options: Any) -> None:
     """Run a local Qubrid Video API: real MP4s, every documented error, faults on demand.
 
-    Prints the base URL to use as QUBRID_BASE_URL, then serves until Ctrl-C.
+    Prints the base URL to use as QUBRID_BASE_URL, then serves until Ctrl-C or SIGTERM, either of
+    which stops it cleanly (rendered videos deleted) with exit status 0.
     """
     try:
         # Lazy: the emulator extra may be missing, and `qubrid-video --help` should not pay for it.
@@ -89,13 +90,13 @@ def emulator(**options: Any) -> None:
         click.echo(f"Qubrid emulator: API {running.base_url}, videos from {running.files_origin}", err=True)
         if not options["api_keys"]:
             click.echo(f"Use QUBRID_BASE_URL={running.base_url} QUBRID_API_KEY={DEFAULT_API_KEY}", err=True)
-        click.echo("Control API: /_emulator/journal, /_emulator/faults. Ctrl-C stops.", err=True)
+        click.echo("Control API: /_emulator/journal, /_emulator/faults. Ctrl-C or SIGTERM stops.", err=True)
         sys.stdout.flush()
 
     try:
         server.run(ready)
     except KeyboardInterrupt:
-        # uvicorn re-raises the Ctrl-C it handled once it has shut down cleanly: a normal stop.
-        click.echo("Qubrid emulator stopped.", err=True)
+        pass  # uvicorn re-raises the Ctrl-C it handled once it has shut down cleanly: a normal stop
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {options['host']}:{options['port']}: {exc.strerror}") from None
+    click.echo("Qubrid emulator stopped.", err=True)

@@ -1,11 +1,21 @@
-"""Exit statuses, one per error class, and the one-line report of an error."""
+"""Exit statuses, one per error class, and the report of a failure: one line, or one JSON object.
+
+Once the API has returned a video, every later failure (download, disk, Ctrl-C) also names the
+video: its URL, its request id and a ready-to-run ``qubrid-video download`` command, because the
+video was paid for and must never become unreachable.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import shlex
 import sys
-from collections.abc import Iterator
+import traceback
+from collections.abc import Iterator, Mapping
+from urllib.parse import quote
 
+import attrs
 import click
 import qubrid_video as qv
 
@@ -43,33 +53,138 @@ EPILOG = (
     "Exit status: 0 success; 1 unexpected failure; 2 usage or invalid parameter (also a 400); "
     "3 authentication (401, no key); 4 insufficient credits (402); 5 permission denied (403); "
     "6 model not found (404); 7 rate limited (429); 8 server error (5xx, unusable answer); "
-    "9 network or timeout; 10 download failed or destination exists; 11 some batch lines failed; "
-    "130 interrupted."
+    "9 network or timeout; 10 download failed or destination exists (after a generation, the "
+    "video's URL and request id are printed); 11 some batch lines failed; 130 interrupted."
 )
+
+
+class CommandError(Exception):
+    """A failure the command itself detected (a destination it cannot write, a missing extra...)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def exit_status(error: BaseException) -> int:
     """The exit status documented for `error`'s class."""
+    if isinstance(error, CommandError):
+        return error.status
+    if isinstance(error, KeyboardInterrupt):
+        return INTERRUPTED
     return next((status for cls, status in _STATUSES if isinstance(error, cls)), FAILURE)
 
 
-def describe(error: BaseException) -> str:
-    """One line: the problem, the parameter and the request id when there are any."""
+def describe(error: BaseException, options: Mapping[str, str] | None = None) -> str:
+    """One line: the problem, the parameter and the request id when there are any.
+
+    Args:
+        error: What went wrong.
+        options: The command's option for each SDK parameter name (``dest`` -> ``-o``), so the
+            message speaks the command's words rather than the Python API's.
+    """
+    if isinstance(error, qv.DestinationExistsError):
+        return f"{error.path} already exists; pass --overwrite to replace it"
+    if isinstance(error, qv.InvalidParameterError) and options is not None:
+        option = options.get(error.param, "--" + error.param.replace("_", "-"))
+        return f"{option}: " + str(error).removeprefix(f"{error.param}: ")
     if isinstance(error, qv.APIError):
         return str(error)
     return str(error) or type(error).__name__
 
 
-@contextlib.contextmanager
-def reported(debug: bool) -> Iterator[None]:
-    """Turn SDK errors into one line on stderr and their exit status; a traceback only with --debug."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        click.echo("\nqubrid-video: interrupted; nothing partial was left on disk", err=True)
-        sys.exit(INTERRUPTED)
-    except (qv.QubridError, OSError) as error:
+def printable_url(url: str) -> str:
+    """The URL with anything that could break a terminal line or a shell word percent-encoded."""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+
+
+@attrs.define
+class Report:
+    """What a command knows so far, so that its failure report can name everything already paid for.
+
+    Attributes:
+        as_json: Report as one JSON object on stdout instead of a line on stderr.
+        options: The command's option names for SDK parameter names (see :func:`describe`).
+        video: Set once the API returned a video: every later failure names it.
+        output: Where the video was to be saved, for the ready-to-run download command.
+        idempotency_key: The key sent with the generation, so a re-run can replay instead of re-bill.
+        in_flight: True while the generation request is under way: stopping then may still be billed.
+    """
+
+    as_json: bool = False
+    options: Mapping[str, str] | None = None
+    video: qv.Video | None = None
+    output: str | None = None
+    idempotency_key: str | None = None
+    in_flight: bool = False
+
+    def download_command(self) -> str | None:
+        """A command that fetches the generated video, or None before there is one."""
+        if self.video is None:
+            return None
+        words = ["qubrid-video", "download", printable_url(self.video.url)]
+        if self.video.request_id:
+            words += ["--request-id", self.video.request_id]
+        words += ["-o", self.output or "."]
+        return shlex.join(words)
+
+    def fail(self, error: BaseException, debug: bool) -> int:
+        """Print the report of `error` (and its traceback with `debug`); return the exit status."""
         if debug:
-            raise
-        click.echo(f"qubrid-video: error: {describe(error)}", err=True)
-        sys.exit(exit_status(error))
+            traceback.print_exception(error, file=sys.stderr)
+        generated = self.video is not None and not isinstance(error, KeyboardInterrupt)
+        status = DOWNLOAD if generated else exit_status(error)
+        if isinstance(error, KeyboardInterrupt):
+            message = "interrupted; nothing partial was left on disk"
+        else:
+            message = describe(error, self.options)
+        # An SDK error knows whether the generation may have run; Ctrl-C only knows a request was out.
+        interrupted_in_flight = self.in_flight and isinstance(error, KeyboardInterrupt)
+        may_have_generated = (
+            self.video is not None or interrupted_in_flight or bool(getattr(error, "may_have_generated", False))
+        )
+        request_id = self.video.request_id if self.video is not None else getattr(error, "request_id", None)
+        if self.as_json:
+            result = {
+                "error": message,
+                "exit_status": status,
+                "url": self.video.url if self.video is not None else None,
+                "request_id": request_id,
+                "may_have_generated": may_have_generated,
+                "download_command": self.download_command(),
+                "idempotency_key": self.idempotency_key if may_have_generated else None,
+            }
+            click.echo(json.dumps(result))
+        else:
+            click.echo(f"qubrid-video: error: {message}", err=True)
+            self._explain(may_have_generated, request_id)
+        return status
+
+    def _explain(self, may_have_generated: bool, request_id: str | None) -> None:
+        if self.video is not None:
+            click.echo(
+                f"qubrid-video: the video was generated (request {request_id or 'id unknown'}) but not saved; "
+                f"it is at {printable_url(self.video.url)}",
+                err=True,
+            )
+            click.echo(f"qubrid-video: to save it: {self.download_command()}", err=True)
+        elif may_have_generated and self.idempotency_key:
+            click.echo(
+                "qubrid-video: to get this generation without paying twice, run the same command again with "
+                f"--idempotency-key {self.idempotency_key} (the API replays a request it has seen)",
+                err=True,
+            )
+
+
+@contextlib.contextmanager
+def reported(debug: bool, *, as_json: bool = False) -> Iterator[Report]:
+    """Turn failures into their report and exit status; with `debug`, the traceback comes first."""
+    report = Report(as_json=as_json)
+    try:
+        yield report
+    except KeyboardInterrupt as error:
+        if not report.as_json:
+            click.echo("", err=True)  # end the line the terminal's ^C was echoed on
+        sys.exit(report.fail(error, debug))
+    except (qv.QubridError, OSError, CommandError) as error:
+        sys.exit(report.fail(error, debug))

@@ -1,9 +1,12 @@
-"""``qubrid-video generate``: one video, with progress, on disk at the end."""
+"""``qubrid-video generate``: one video, with progress, on disk at the end.
+
+The destination is checked before the request is sent, and once the API has returned a video
+every failure names it (URL, request id, a ``qubrid-video download`` command): see ``_exits``.
+"""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import uuid
 from typing import Any
 
 import click
@@ -11,7 +14,12 @@ import qubrid_video as qv
 
 from ._connect import client_settings
 from ._exits import EPILOG, reported
-from ._progress import Bar, Spinner, human_bytes
+from ._progress import Spinner
+from ._save import check_destination, save
+
+# The command's option for each SDK parameter, so errors speak the command's words.
+OPTIONS = {"dest": "-o/--output", "overwrite": "--overwrite", "save_audio": "--no-save-audio",
+           "prompt_upsampling": "--no-prompt-upsampling", "extra_headers": "--idempotency-key"}  # fmt: skip
 
 
 @click.command(epilog=EPILOG)
@@ -27,31 +35,47 @@ from ._progress import Bar, Spinner, human_bytes
 @click.option("--no-save-audio", is_flag=True, help="Drop the input audio from the video.")
 @click.option("--no-prompt-upsampling", is_flag=True, help="Use the prompt exactly as given.")
 @click.option("-o", "--output", default=".", show_default=True, metavar="FILE|DIR",
-              help="Where to save the video (a directory takes the name from the URL).")  # fmt: skip
+              help="Where to save the video (a directory takes the name from the URL). Checked before anything "
+                   "is sent: the directory must exist and be writable.")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result object and nothing else.")
+@click.option("--idempotency-key", metavar="KEY",
+              help="Send this Idempotency-Key (default: a fresh one, printed when a failure may have been billed); "
+                   "re-running with the same key makes the API replay instead of billing again.")  # fmt: skip
 @click.option("--emulator", is_flag=True, help="Use the built-in emulator (no key, no network, no cost).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def generate(
-    *, prompt: str, output: str, overwrite: bool, as_json: bool, emulator: bool, debug: bool, **fields: Any
+    *,
+    prompt: str,
+    output: str,
+    overwrite: bool,
+    idempotency_key: str | None,
+    as_json: bool,
+    emulator: bool,
+    debug: bool,
+    **fields: Any,
 ) -> None:
     """Generate a video from PROMPT and save it.
 
     While the API works (it can take minutes) a spinner shows the elapsed time; then a bar shows
-    the download. Progress is drawn on stderr only when it is a terminal.
+    the download. Progress is drawn on stderr only when it is a terminal. If saving fails after
+    the video was generated, its URL, request id and a `qubrid-video download` command are printed.
     """
     # An unused flag sends nothing, so the API's own default applies.
     fields["draft"] = True if fields["draft"] else None
     fields["save_audio"] = False if fields.pop("no_save_audio") else None
     fields["prompt_upsampling"] = False if fields.pop("no_prompt_upsampling") else None
-    with reported(debug), client_settings(emulator) as settings, qv.Qubrid(**settings) as client:
-        with Spinner(f"generating with {fields['model']}"):
-            video = client.videos.generate(prompt=prompt, **{k: v for k, v in fields.items() if v is not None})
-        path = video.download(Path(output), overwrite=overwrite, progress=Bar("downloading"))
-        size = path.stat().st_size
-        if as_json:
-            result = {"path": str(path), "size": size, "url": video.url, "request_id": video.request_id,
-                      "created": video.created.isoformat() if video.created else None}  # fmt: skip
-            click.echo(json.dumps(result))
-        else:
-            click.echo(f"saved {path} ({human_bytes(size)}), request {video.request_id}")
+    with reported(debug, as_json=as_json) as report:
+        report.options, report.output = OPTIONS, output
+        target = check_destination(output, overwrite=overwrite)
+        report.idempotency_key = idempotency_key or f"qv-cli-{uuid.uuid4().hex}"
+        with client_settings(emulator) as settings, qv.Qubrid(**settings) as client:
+            with Spinner(f"generating with {fields['model']}"):
+                report.in_flight = True
+                report.video = client.videos.generate(
+                    prompt=prompt,
+                    extra_headers={"Idempotency-Key": report.idempotency_key},
+                    **{k: v for k, v in fields.items() if v is not None},
+                )
+                report.in_flight = False
+            save(report.video, target, overwrite=overwrite, as_json=as_json)

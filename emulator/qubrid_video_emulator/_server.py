@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import tempfile
 import threading
@@ -21,6 +22,14 @@ from ._faults import Fault, FaultKind
 from ._spec import api_prefix
 from ._state import EmulatorState
 from ._store import VideoStore
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived while serving in the foreground: stop as after Ctrl-C, cleaning up."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 class _TransportProtocol(H11Protocol):
@@ -148,13 +157,25 @@ class Emulator:
         return self
 
     def run(self, ready: Callable[[Emulator], None] | None = None) -> None:
-        """Serve in the foreground until interrupted (Ctrl-C, SIGTERM); `ready` is called once listening."""
-        server = self._prepare()
-        if ready is not None:
-            ready(self)
+        """Serve in the foreground until stopped; `ready` is called once listening.
+
+        Ctrl-C stops it and raises ``KeyboardInterrupt`` (as uvicorn does); SIGTERM stops it and
+        returns normally. Either way the rendered videos and the temporary folder are deleted.
+        """
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises it under the handler that was
+        # there before; with the default handler that would kill the process before the cleanup.
+        foreground = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if foreground else None
         try:
+            server = self._prepare()
+            if ready is not None:
+                ready(self)
             server.run(sockets=self._sockets)
+        except _Terminated:
+            pass
         finally:
+            if foreground:
+                signal.signal(signal.SIGTERM, previous)
             self._cleanup()
 
     def stop(self) -> None:

@@ -7,6 +7,7 @@ made by :class:`Transfer` without I/O; :func:`download` and :func:`adownload` on
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -137,7 +138,14 @@ def staged(target: Path, overwrite: bool) -> Iterator[tuple[IO[bytes], Callable[
 
 
 def _write(handle: IO[bytes], transfer: Transfer, chunk: bytes, progress: Progress | None) -> None:
-    handle.write(chunk)
+    # An unbuffered write may write only part of the chunk (a file-size limit, a full disk): write
+    # the rest, so the failure surfaces as an error instead of a short file saved as complete.
+    view = memoryview(chunk)
+    while view:
+        written = handle.write(view)
+        if not written:
+            raise OSError(errno.EIO, "the file accepted no more bytes")
+        view = view[written:]
     transfer.written += len(chunk)
     if progress is not None:
         progress(transfer.written, transfer.total)

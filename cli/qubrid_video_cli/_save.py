@@ -1,0 +1,63 @@
+"""Where a video goes: the destination checked before anything is paid for, then the download itself.
+
+``generate`` checks ``-o`` before it sends the request, so a destination that could never be
+written (an existing file without ``--overwrite``, a missing or unwritable directory, a path
+through a file) is refused while refusing is still free. A missing directory is refused rather
+than created: a typo in ``-o`` should not leave new directories behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+import qubrid_video as qv
+
+from ._exits import DOWNLOAD, USAGE, CommandError
+from ._progress import Bar, human_bytes
+
+
+def check_destination(output: str, *, overwrite: bool) -> Path:
+    """The path to pass to ``download()``, once it is certain a video could be saved there.
+
+    Raises:
+        CommandError: `output` cannot receive the video (exit status 2), or it names an existing
+            file and `overwrite` is False (exit status 10).
+    """
+    if not output or "\0" in output:
+        raise CommandError("-o: expected a file or directory path", USAGE)
+    path = Path(output)
+    if path.is_dir() or output.endswith(("/", os.sep)):
+        directory = path
+    else:
+        directory = path.parent
+        if directory.is_dir() and (path.exists() or path.is_symlink()):
+            if not path.is_file():
+                raise CommandError(f"-o: {path} exists and is not a regular file", USAGE)
+            if not overwrite:
+                raise CommandError(f"-o: {path} already exists; pass --overwrite to replace it", DOWNLOAD)
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist (create it first)"
+        raise CommandError(f"-o: {directory} {what}", USAGE)
+    try:
+        # A real file, as the download will make: permissions, read-only mounts and the like all show.
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".qubrid-video-check-"):
+            pass
+    except OSError as exc:
+        raise CommandError(f"-o: cannot write in {directory} ({exc.strerror or exc})", USAGE) from None
+    return path
+
+
+def save(video: qv.Video, target: Path, *, overwrite: bool, as_json: bool) -> None:
+    """Download `video` to `target` with a progress bar, then print the result line (or object)."""
+    path = video.download(target, overwrite=overwrite, progress=Bar("downloading"))
+    size = path.stat().st_size
+    if as_json:
+        result = {"path": str(path), "size": size, "url": video.url, "request_id": video.request_id,
+                  "created": video.created.isoformat() if video.created else None}  # fmt: skip
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"saved {path} ({human_bytes(size)}), request {video.request_id}")
