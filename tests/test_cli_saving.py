@@ -20,26 +20,9 @@ from typing import Any
 import pytest
 from qubrid_video_emulator import Emulator
 
-QUBRID_VIDEO = str(Path(sys.executable).parent / "qubrid-video")
+from .processes import QUBRID_VIDEO, command
+
 SMALL = ["--duration", "1", "--resolution", "360p", "--fps", "2"]
-
-
-# Starts a command with SIGINT at its default (the test run may itself ignore SIGINT, as a background
-# job does, and children inherit that) and, given a size, a file-size limit that makes writes fail.
-# A launcher rather than preexec_fn, which is unsafe in a process running the emulator's threads.
-_LAUNCH = """
-import os, resource, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_DFL)
-if sys.argv[1] != "-":
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
-os.execv(sys.argv[2], sys.argv[2:])
-"""
-
-
-def _command(*args: str, max_file_size: int | None = None) -> list[str]:
-    limit = "-" if max_file_size is None else str(max_file_size)
-    return [sys.executable, "-c", _LAUNCH, limit, QUBRID_VIDEO, *args]
 
 
 def _env(emulator: Emulator) -> dict[str, str]:
@@ -47,11 +30,11 @@ def _env(emulator: Emulator) -> dict[str, str]:
 
 
 def _run(emulator: Emulator, *args: str, max_file_size: int | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_command(*args, max_file_size=max_file_size), env=_env(emulator), capture_output=True,
+    return subprocess.run(command(*args, max_file_size=max_file_size), env=_env(emulator), capture_output=True,
                           text=True, timeout=120, check=False)  # fmt: skip
 
 
-def _save_command(stderr: str) -> list[str]:
+def _savecommand(stderr: str) -> list[str]:
     """The ready-to-run download command the report printed, as argv for this virtual environment."""
     line = next(line for line in stderr.splitlines() if line.startswith("qubrid-video: to save it: "))
     words = shlex.split(line.removeprefix("qubrid-video: to save it: "))
@@ -108,7 +91,7 @@ def test_failed_download_names_the_video_and_the_printed_command_saves_it(emulat
     assert "the video was generated" in result.stderr
     assert f"{emulator.files_origin}/files/{emulator.downloads()[0]['name']}" in result.stderr
     assert list(tmp_path.iterdir()) == []
-    saved = _run(emulator, *_save_command(result.stderr))
+    saved = _run(emulator, *_savecommand(result.stderr))
     assert saved.returncode == 0, saved.stderr
     assert saved.stdout.startswith(f"saved {tmp_path / 'fox.mp4'} (")
     assert entry["request_id"] in saved.stdout
@@ -169,7 +152,7 @@ def test_disk_full_after_generation_names_the_video(emulator: Emulator, tmp_path
     assert entry["request_id"] in result.stderr
     assert "qubrid-video download" in result.stderr
     assert list(tmp_path.iterdir()) == []
-    saved = _run(emulator, *_save_command(result.stderr))
+    saved = _run(emulator, *_savecommand(result.stderr))
     assert saved.returncode == 0, saved.stderr
     assert len(emulator.requests()) == 1
 
@@ -185,8 +168,8 @@ def _wait_for(condition: Callable[[], Any], what: str, seconds: float = 60) -> N
 def test_ctrl_c_during_download_names_the_video_and_leaves_no_partial_file(emulator: Emulator, tmp_path: Path) -> None:
     """SIGINT while the video streams: exit 130, no file at all in the output dir, and the video's URL printed."""
     emulator.inject("slow_download", delay=30)
-    command = _command("generate", "A fox", *SMALL, "-o", str(tmp_path))
-    with subprocess.Popen(command, env=_env(emulator), stderr=subprocess.PIPE, text=True) as proc:
+    argv = command("generate", "A fox", *SMALL, "-o", str(tmp_path))
+    with subprocess.Popen(argv, env=_env(emulator), stderr=subprocess.PIPE, text=True) as proc:
         _wait_for(lambda: any(p.stat().st_size for p in tmp_path.iterdir()), "bytes in the temporary file")
         proc.send_signal(signal.SIGINT)
         _, errors = proc.communicate(timeout=60)
@@ -257,8 +240,8 @@ def test_contract_check_without_the_extra_says_which_to_install(emulator: Emulat
 def test_emulator_command_cleans_up_on_sigterm_and_sigint(tmp_path: Path, stop: signal.Signals) -> None:
     """`qubrid-video emulator` stopped by SIGTERM or SIGINT exits 0, says so, and deletes its temporary folder."""
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    command = _command("emulator", "--port", "0")
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+    argv = command("emulator", "--port", "0")
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("http://127.0.0.1:")
         assert [p.name[:16] for p in tmp_path.iterdir()] == ["qubrid-emulator-"]

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from .media import probe
-
-QUBRID_VIDEO = str(Path(sys.executable).parent / "qubrid-video")
+from .processes import QUBRID_VIDEO, command
 
 
 @contextmanager
 def running(*args: str) -> Iterator[str]:
     """Start the command, yield the base URL from its first line, stop it with SIGINT."""
-    command = [QUBRID_VIDEO, "emulator", "--port", "0", *args]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+    argv = command("emulator", "--port", "0", *args)
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
             yield process.stdout.readline().strip()
