@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +181,34 @@ def test_unpickled_video_downloads_without_a_key(client: Qubrid, emulator: Emula
     assert video.client is None
     assert video.download(tmp_path / "p.mp4").read_bytes() == _served(video)
     assert emulator.downloads()[0]["authorization"] is False
+
+
+_DOWNLOAD_UNDER_UMASK = """
+import os, sys
+from pathlib import Path
+from qubrid_video import Video
+os.umask(int(sys.argv[1], 8))
+target = Path(sys.argv[3])
+if sys.argv[4] == "overwrite":
+    target.write_bytes(b"old")
+    target.chmod(0o600)
+path = Video(url=sys.argv[2], created=None, request_id=None).download(target, overwrite=sys.argv[4] == "overwrite")
+print(oct(path.stat().st_mode & 0o777))
+"""
+
+
+@pytest.mark.parametrize(
+    ("umask", "how", "mode"),
+    [("022", "new", "0o644"), ("077", "new", "0o600"), ("002", "new", "0o664"), ("022", "overwrite", "0o644")],
+)
+def test_downloaded_file_mode_follows_the_umask(
+    client: Qubrid, tmp_path: Path, umask: str, how: str, mode: str
+) -> None:
+    """The finished file gets 0666 less the umask, like any other tool's file, and nothing else is left."""
+    video = client.videos.generate(**TINY)
+    target = tmp_path / "v.mp4"
+    command = [sys.executable, "-c", _DOWNLOAD_UNDER_UMASK, umask, video.url, str(target), how]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == mode
+    assert target.read_bytes() == _served(video)
+    assert os.listdir(tmp_path) == ["v.mp4"]

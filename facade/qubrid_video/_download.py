@@ -21,6 +21,7 @@ from ._errors import DestinationExistsError, DownloadError, InvalidParameterErro
 
 Progress = Callable[[int, int | None], object]
 MAX_RESUMES = 5
+_NAME_ATTEMPTS = 100  # names carry 48 random bits: even one clash is unlikely
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
@@ -109,17 +110,35 @@ def _place(partial: Path, target: Path, overwrite: bool) -> None:
         partial.replace(target)
 
 
+def _create_partial(target: Path) -> tuple[int, Path]:
+    """Create a new, empty temporary file beside `target`, under a random name, and open it for writing.
+
+    Unlike ``tempfile.mkstemp`` (always 0600), the file is created with mode 0666 and the kernel
+    takes the process's umask off it, so the finished video gets the mode any other tool's file
+    would (0644 under umask 022); reading and restoring the umask instead would race other threads.
+    O_EXCL makes the name ours alone: it never opens an existing file, nor follows a symlink.
+
+    Raises:
+        FileExistsError: every random name tried was taken.
+    """
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
+    for _ in range(_NAME_ATTEMPTS):
+        partial = target.parent / f".{target.name}.{os.urandom(6).hex()}.part"
+        try:
+            return os.open(partial, flags, 0o666), partial
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
 @contextlib.contextmanager
 def staged(target: Path, overwrite: bool) -> Iterator[tuple[IO[bytes], Callable[[], None]]]:
     """A temporary file beside `target`, and a function that moves it into place; removed on any failure."""
     if target.exists() and not overwrite:
         raise DestinationExistsError(str(target))
-    import tempfile  # noqa: PLC0415 - only downloads need it
-
-    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    descriptor, partial = _create_partial(target)
     # Unbuffered: network chunks go straight to the file, without a second copy through a buffer.
     handle = open(descriptor, "wb", buffering=0)  # noqa: SIM115 - closed below, on every path
-    partial = Path(name)
 
     def commit() -> None:
         handle.flush()
