@@ -12,6 +12,12 @@ from typing import Any
 BOMB = gzip.compress(b"\0" * (256 * 1024 * 1024), compresslevel=9)  # ~250 KB on the wire, 256 MiB inflated
 
 
+def raw_answer(status: str, body: bytes, *headers: str) -> bytes:
+    """The bytes of one HTTP/1.1 answer: a status line such as ``502 Bad Gateway``, headers, the body."""
+    head = [f"HTTP/1.1 {status}", *headers, f"Content-Length: {len(body)}", "Connection: close"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
 class Recorder:
     """What the server saw: each request's head, as text."""
 
@@ -30,9 +36,11 @@ async def _read_request(reader: asyncio.StreamReader) -> str:
     return text
 
 
-async def _behave(mode: str, writer: asyncio.StreamWriter, other: str) -> None:
+async def _behave(mode: str, writer: asyncio.StreamWriter, other: str, answer: bytes) -> None:
     write = writer.write
-    if mode == "slowloris":
+    if mode == "canned":
+        write(answer)
+    elif mode == "slowloris":
         write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
         while True:
             write(b" ")
@@ -63,8 +71,11 @@ async def _behave(mode: str, writer: asyncio.StreamWriter, other: str) -> None:
 
 
 @contextmanager
-def hostile(mode: str, other: str = "http://127.0.0.1:9") -> Iterator[tuple[str, Recorder]]:
-    """Serve `mode` on a free loopback port in a thread; yield its base URL and what it recorded."""
+def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -> Iterator[tuple[str, Recorder]]:
+    """Serve `mode` on a free loopback port in a thread; yield its base URL and what it recorded.
+
+    Mode ``canned`` writes `answer`, byte for byte, to every request, then closes the connection.
+    """
     recorder = Recorder()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -73,7 +84,7 @@ def hostile(mode: str, other: str = "http://127.0.0.1:9") -> Iterator[tuple[str,
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             recorder.requests.append(await _read_request(reader))
-            await _behave(mode, writer, other)
+            await _behave(mode, writer, other, answer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:

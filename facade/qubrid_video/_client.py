@@ -45,6 +45,17 @@ def _redact(request: httpx.Request | None) -> None:
         request.headers["authorization"] = _REDACTED
 
 
+def _keep_body(response: httpx.Response, body: bytes) -> None:
+    """Give a streamed, closed response the body the SDK read, so ``.json()``, ``.text`` work on it.
+
+    `body` is already decoded (gzip...) and capped at MAX_BODY_BYTES. httpx offers no public way
+    to attach it: re-reading a closed stream fails, and a new ``Response`` built from these headers
+    would decode the body a second time (and lose ``elapsed``, ``http_version``...). So the body
+    is stored where ``Response.read()`` itself stores it.
+    """
+    response._content = body
+
+
 def _request_of(exc: Exception) -> httpx.Request | None:
     try:
         return exc.request if isinstance(exc, httpx.RequestError) else None
@@ -159,6 +170,7 @@ class _BaseClient:
     ) -> GeneratedVideo | float:
         """The video, or seconds to wait before retrying; raises the error to report otherwise."""
         _redact(response.request)
+        _keep_body(response, body)
         self._log(
             prepared, retries, deadline, status=response.status_code, request_id=response.headers.get("x-request-id")
         )

@@ -144,7 +144,8 @@ class APIStatusError(APIError):
 
     Attributes:
         status_code: The HTTP status.
-        response: The ``httpx.Response`` (its request's credentials redacted); None after unpickling.
+        response: The ``httpx.Response``, with the body the SDK read (``.json()``, ``.text``;
+            decoded, at most 8 MiB) and its request's credentials redacted; None after unpickling.
     """
 
     def __init__(self, message: str, *, status_code: int, response: httpx.Response | None = None, **kwargs: Any):

@@ -39,7 +39,8 @@ class Video(_VideoBase):
         url: Where the video can be downloaded (often a CDN, another host than the API).
         created: When the API created it (timezone-aware, UTC), or None if the API did not say.
         request_id: The API's id for the request that made it, for support.
-        response: The raw ``httpx.Response`` of the generation, for its headers; None after unpickling.
+        response: The raw ``httpx.Response`` of the generation: headers, and the body the SDK read
+            (``.json()``, ``.text``); its request's key is redacted. None after unpickling.
     """
 
     client: Qubrid | None = attrs.field(default=None, repr=False, eq=False)
@@ -75,7 +76,8 @@ class AsyncVideo(_VideoBase):
         url: Where the video can be downloaded (often a CDN, another host than the API).
         created: When the API created it (timezone-aware, UTC), or None if the API did not say.
         request_id: The API's id for the request that made it, for support.
-        response: The raw ``httpx.Response`` of the generation, for its headers; None after unpickling.
+        response: The raw ``httpx.Response`` of the generation: headers, and the body the SDK read
+            (``.json()``, ``.text``); its request's key is redacted. None after unpickling.
     """
 
     client: AsyncQubrid | None = attrs.field(default=None, repr=False, eq=False)
