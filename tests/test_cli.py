@@ -104,6 +104,21 @@ def test_exit_status_per_error_class(
         assert request_ids[-1] in lines[0]
 
 
+def test_wrong_base_url_is_not_a_missing_model(emulator: Emulator, tmp_path: Path) -> None:
+    """A 404 from a base URL missing /v1 exits 12 and points at the base URL; an unknown model still exits 6."""
+    env = {"QUBRID_API_KEY": emulator.api_key, "QUBRID_BASE_URL": emulator.base_url.removesuffix("/v1")}
+    wrong = CliRunner().invoke(cli, ["generate", "A fox", *SMALL, "-o", str(tmp_path)], env=env)
+    assert wrong.exit_code == 12, wrong.output
+    (line,) = wrong.stderr.strip().splitlines()
+    assert line.startswith("qubrid-video: error: HTTP 404 not_found ")
+    assert "QUBRID_BASE_URL" in line
+    assert "model" not in line
+    unknown = _invoke(emulator, ["generate", "A fox", *SMALL, "--model", "nope", "-o", str(tmp_path)])
+    assert unknown.exit_code == 6, unknown.output
+    assert "model_not_found" in unknown.stderr
+    assert "QUBRID_BASE_URL" not in unknown.stderr
+
+
 def test_missing_key_says_how_to_fix_it(tmp_path: Path) -> None:
     """No key and no --emulator: exit 3, naming QUBRID_API_KEY and --emulator."""
     result = CliRunner().invoke(cli, ["generate", "A fox"], env={"QUBRID_API_KEY": ""})
@@ -261,5 +276,6 @@ def test_make_demo_script(tmp_path: Path) -> None:
 def test_help_lists_exit_statuses() -> None:
     """--help documents every exit status."""
     text = CliRunner().invoke(cli, ["generate", "--help"]).output
-    for status in ("2 usage", "3 authentication", "4 insufficient credits", "7 rate limited", "130 interrupted"):
+    for status in ("2 usage", "3 authentication", "4 insufficient credits", "6 model not found", "7 rate limited",
+                   "12 not found (404): check the base URL (QUBRID_BASE_URL)", "130 interrupted"):  # fmt: skip
         assert status in " ".join(text.split())

@@ -13,7 +13,7 @@ import pytest
 import qubrid_video as qv
 import yaml
 from click.testing import CliRunner
-from qubrid_video._errors import STATUS_ERRORS
+from qubrid_video._errors import STATUS_ERRORS, error_class
 from qubrid_video._response import status_error
 from qubrid_video_cli._commands import cli
 from qubrid_video_cli._specdiff import BREAKING, COMPATIBLE, diff
@@ -213,7 +213,8 @@ def test_every_error_example_is_understood(original: dict[str, Any]) -> None:
             int(status), json=body, request=httpx.Request("POST", "https://x/v1/videos/generations")
         )
         error = status_error(answer, answer.content)
-        assert type(error) is STATUS_ERRORS[int(status)]
+        assert type(error) is error_class(int(status), body["error"]["code"])
+        assert isinstance(error, STATUS_ERRORS[int(status)])
         assert (error.code, error.type, error.message, error.request_id) == (
             body["error"]["code"], body["error"]["type"], body["error"]["message"], body["error"]["request_id"]
         )  # fmt: skip

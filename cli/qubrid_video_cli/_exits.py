@@ -25,12 +25,13 @@ USAGE = 2
 AUTH = 3
 CREDITS = 4
 PERMISSION = 5
-NOT_FOUND = 6
+MODEL_NOT_FOUND = 6
 RATE_LIMIT = 7
 SERVER = 8
 NETWORK = 9
 DOWNLOAD = 10
 BATCH_FAILED = 11
+NOT_FOUND = 12
 INTERRUPTED = 130
 
 # Most specific first: the first class an error is an instance of decides its status.
@@ -39,7 +40,8 @@ _STATUSES: list[tuple[type[BaseException], int]] = [
     (qv.AuthenticationError, AUTH),
     (qv.InsufficientCreditsError, CREDITS),
     (qv.PermissionDeniedError, PERMISSION),
-    (qv.ModelNotFoundError, NOT_FOUND),
+    (qv.ModelNotFoundError, MODEL_NOT_FOUND),
+    (qv.NotFoundError, NOT_FOUND),
     (qv.BadRequestError, USAGE),
     (qv.RateLimitError, RATE_LIMIT),
     (qv.APIStatusError, SERVER),
@@ -54,7 +56,8 @@ EPILOG = (
     "3 authentication (401, no key); 4 insufficient credits (402); 5 permission denied (403); "
     "6 model not found (404); 7 rate limited (429); 8 server error (5xx, unusable answer); "
     "9 network or timeout; 10 download failed or destination exists (after a generation, the "
-    "video's URL and request id are printed); 11 some batch lines failed; 130 interrupted."
+    "video's URL and request id are printed); 11 some batch lines failed; "
+    "12 not found (404): check the base URL (QUBRID_BASE_URL); 130 interrupted."
 )
 
 
@@ -88,6 +91,8 @@ def describe(error: BaseException, options: Mapping[str, str] | None = None) -> 
     if isinstance(error, qv.InvalidParameterError) and options is not None:
         option = options.get(error.param, "--" + error.param.replace("_", "-"))
         return f"{option}: " + str(error).removeprefix(f"{error.param}: ")
+    if isinstance(error, qv.NotFoundError) and not isinstance(error, qv.ModelNotFoundError):
+        return f"{error} (check the base URL, QUBRID_BASE_URL; it usually ends in /v1)"
     if isinstance(error, qv.APIError):
         return str(error)
     return str(error) or type(error).__name__

@@ -11,7 +11,8 @@
         │   ├── AuthenticationError             401
         │   ├── InsufficientCreditsError        402
         │   ├── PermissionDeniedError           403
-        │   ├── ModelNotFoundError              404
+        │   ├── NotFoundError                   404: any (a base URL without /v1...)
+        │   │   └── ModelNotFoundError          404 with code model_not_found
         │   ├── RateLimitError                  429 (retry_after)
         │   ├── InternalServerError             500
         │   ├── BackendUnavailableError         502
@@ -173,8 +174,15 @@ class PermissionDeniedError(APIStatusError):
     """403: the key may not use this model or resource (the API may say ``insufficient_quota``)."""
 
 
-class ModelNotFoundError(APIStatusError):
-    """404: the model does not exist or is not available."""
+class NotFoundError(APIStatusError):
+    """404: nothing answers at the URL asked; most often a base URL missing its ``/v1``.
+
+    An unknown model is the subclass :class:`ModelNotFoundError`.
+    """
+
+
+class ModelNotFoundError(NotFoundError):
+    """404 with code ``model_not_found``: the model does not exist or is not available."""
 
 
 class RateLimitError(APIStatusError):
@@ -230,9 +238,19 @@ STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     401: AuthenticationError,
     402: InsufficientCreditsError,
     403: PermissionDeniedError,
-    404: ModelNotFoundError,
+    404: NotFoundError,
     429: RateLimitError,
     500: InternalServerError,
     502: BackendUnavailableError,
     504: GenerationTimeoutError,
 }
+# Where one status covers failures the caller fixes differently, the body's code picks a subclass.
+CODE_ERRORS: dict[tuple[int, str], type[APIStatusError]] = {
+    (404, "model_not_found"): ModelNotFoundError,
+}
+
+
+def error_class(status: int, code: str | None) -> type[APIStatusError]:
+    """The class for an error answer: by its body's code where that has its own class, else by status."""
+    refined = CODE_ERRORS.get((status, code)) if code is not None else None
+    return refined or STATUS_ERRORS.get(status, APIStatusError)

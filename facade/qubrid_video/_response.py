@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import attrs
 import httpx
 
-from ._errors import STATUS_ERRORS, APIStatusError, RateLimitError, ResponseValidationError
+from ._errors import APIStatusError, RateLimitError, ResponseValidationError, error_class
 from ._retry import may_have_generated, retry_after
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # an answer is a few hundred bytes; anything huge is hostile
@@ -103,7 +103,7 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
         "body": decoded if body else None,
         "may_have_generated": may_have_generated(status=status),
     }
-    cls = STATUS_ERRORS.get(status, APIStatusError)
+    cls = error_class(status, kwargs["code"])
     if cls is RateLimitError:
         kwargs["retry_after"] = retry_after(response.headers)
     return cls(message, **kwargs)
