@@ -22,16 +22,40 @@
         ├── ResponseValidationError             a 200 without a usable video URL
         └── ContractDriftError                  an answer off the spec (validate_responses="strict")
 
-Every class pickles (the HTTP response is left out) and none carries the API key.
+Every class pickles (the HTTP response is left out) and none carries the API key. ``str()`` of
+an API error is always one line: what the server sent is shown with its whitespace collapsed,
+its control characters escaped and long text shortened, while the attributes keep it raw.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 
 _BILLING_NOTE = "the generation may have run and been billed"
+MESSAGE_LIMIT = 300
+FIELD_LIMIT = 100
+_WHITESPACE = re.compile(r"\s+")  # Unicode-aware: CR, LF, TAB, VT, FF, \x1c-\x1f, NEL, U+2028/2029...
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 (ESC, CSI...), line separators
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _one_line(text: str, limit: int) -> str:
+    r"""`text` made safe to print on one line of a terminal or a log, at most `limit` characters.
+
+    Text from a server (an HTML error page, a message with line breaks or escape codes) could
+    otherwise span lines, forge lines of output (``qubrid-video: error: ...``) or drive the
+    terminal. Runs of whitespace become one space; other control characters are escaped
+    (``\x1b``); text longer than `limit` is cut and ends with ``…``.
+    """
+    flat = _CONTROL.sub(_escape, _WHITESPACE.sub(" ", text).strip())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class QubridError(Exception):
@@ -96,8 +120,12 @@ class DownloadError(QubridError, OSError):
 class APIError(QubridError):
     """The API, or something between it and the client, did not give a usable answer.
 
+    The attributes hold what the server sent, unchanged (``body`` whole, up to 8 MiB); ``str()``
+    shows ``message``, ``code``, ``param`` and ``request_id`` on one line, whitespace collapsed,
+    control characters escaped and each shortened (the message to 300 characters).
+
     Attributes:
-        message: What went wrong, from the API's error body when it sent one.
+        message: What went wrong, from the API's error body when it sent one (raw: it may span lines).
         type: The API's error category (``invalid_request_error``, ``server_error``...), if any.
         code: The API's specific error code (``model_not_found``...), if any.
         param: The request field the API blamed, if any.
@@ -129,14 +157,14 @@ class APIError(QubridError):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        parts = [self.code] if self.code else []
-        parts.append(self.message)
+        parts = [_one_line(self.code, FIELD_LIMIT)] if self.code else []
+        parts.append(_one_line(self.message, MESSAGE_LIMIT))
         if self.param:
-            parts.append(f"(param: {self.param})")
+            parts.append(f"(param: {_one_line(self.param, FIELD_LIMIT)})")
         if self.may_have_generated:
             parts.append(f"[{_BILLING_NOTE}]")
         if self.request_id:
-            parts.append(f"[request_id: {self.request_id}]")
+            parts.append(f"[request_id: {_one_line(self.request_id, FIELD_LIMIT)}]")
         return " ".join(parts)
 
 
