@@ -137,7 +137,11 @@ def staged(target: Path, overwrite: bool) -> Iterator[tuple[IO[bytes], Callable[
 
 
 def _write(handle: IO[bytes], transfer: Transfer, chunk: bytes, progress: Progress | None) -> None:
-    handle.write(chunk)
+    view = memoryview(chunk)
+    while view:
+        # An unbuffered file may take only part of a chunk (a nearly full disk, a file size
+        # limit); writing the rest then raises the real error instead of losing bytes silently.
+        view = view[handle.write(view) :]
     transfer.written += len(chunk)
     if progress is not None:
         progress(transfer.written, transfer.total)
