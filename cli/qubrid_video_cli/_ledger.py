@@ -1,0 +1,110 @@
+"""The batch's ledger, ``DIR/manifest.jsonl``: what happened to each line, so that no video is paid for twice.
+
+Each change of a line's state appends one JSON record (the last record of a line wins)::
+
+    generated        the API returned a video (url, request_id) that is not saved yet
+    done             the video is saved (url, request_id, output, path, size)
+    download_failed  the video was generated but not saved (url, request_id, error): a re-run
+                     downloads it, and sends no generation request
+    expired          the video's link answered 403, 404 or 410 (url, request_id, error): only
+                     ``--regenerate-expired`` generates it again
+    failed           no video came back (error, exit_status, request_id, may_have_generated)
+
+Every record also carries the line's ``fingerprint``: a record made for different content of the
+line (the jobs file was edited) does not apply to it. Records are appended and fsynced one by
+one, so a crash loses at most the record being written; an unreadable line (cut short by that
+crash, or garbage) is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._jobs import Job
+
+STATES = frozenset({"generated", "done", "download_failed", "expired", "failed"})
+# States in which the API has already produced (and billed) a video, whose URL the record holds.
+WITH_VIDEO = frozenset({"generated", "done", "download_failed", "expired"})
+
+
+def _valid(record: object) -> bool:
+    if not isinstance(record, dict):
+        return False
+    line, status = record.get("line"), record.get("status")
+    if isinstance(line, bool) or not isinstance(line, int) or line < 1 or status not in STATES:
+        return False
+    if status in WITH_VIDEO and not isinstance(record.get("url"), str):
+        return False
+    return all(isinstance(record.get(key), str | None) for key in ("request_id", "fingerprint", "output", "path"))
+
+
+class Ledger:
+    """The manifest of one output directory: read once, then appended to as lines change state.
+
+    Attributes:
+        path: The manifest file.
+        state: The last readable record of each line number.
+        broken: Why the manifest could not be written, once that happened (the run then sends no
+            new generation: it could not record what it paid for).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.state: dict[int, dict[str, Any]] = {}
+        self.broken: str | None = None
+        self._ends_with_newline = True
+        if path.exists():
+            self._load(path.read_bytes())
+
+    def _load(self, data: bytes) -> None:
+        for number, raw in enumerate(data.split(b"\n"), start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+                record = None
+            if not _valid(record):
+                click.echo(f"qubrid-video: warning: {self.path} line {number} is not a readable record "
+                           "(cut short by a crash?); skipped", err=True)  # fmt: skip
+                continue
+            self.state[record["line"]] = record
+        # A record cut short has no newline; the next one must not be glued onto it.
+        self._ends_with_newline = not data or data.endswith(b"\n")
+
+    def entry(self, job: Job) -> dict[str, Any]:
+        """The line's last record, or {} when there is none or it was made for other content."""
+        record = self.state.get(job.line, {})
+        if record.get("fingerprint") not in (None, job.fingerprint):
+            return {}
+        return record
+
+    def record(self, job: Job, status: str, **fields: Any) -> None:
+        """Append the line's new state (and fsync it); on a write failure, keep it in memory and mark the ledger broken.
+
+        Args:
+            job: The line.
+            status: One of :data:`STATES`.
+            **fields: The state's details (url, request_id, error...).
+        """
+        entry = {"line": job.line, "fingerprint": job.fingerprint, "status": status, **fields}
+        self.state[job.line] = entry
+        # ensure_ascii (the default) keeps every record one line of plain ASCII, whatever it holds.
+        data = json.dumps(entry).encode() + b"\n"
+        if not self._ends_with_newline:
+            data = b"\n" + data
+        try:
+            with self.path.open("ab") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            self.broken = self.broken or f"{self.path}: {exc.strerror or exc}"
+            self._ends_with_newline = False  # part of the record may have reached the file
+            return
+        self._ends_with_newline = True

@@ -1,0 +1,339 @@
+"""``qubrid-video batch`` as a ledger: no video generated twice, none clobbered, every line failing alone.
+
+Each test runs the real command (in-process through click, or as a child process where it needs
+its own signals or limits) against the emulator, whose journal counts the generation requests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from qubrid_video_cli._commands import cli
+from qubrid_video_emulator import Emulator
+
+from .media import probe
+
+QUBRID_VIDEO = str(Path(sys.executable).parent / "qubrid-video")
+SMALL = {"duration": 1, "resolution": "360p", "fps": 2}
+
+
+def _env(emulator: Emulator) -> dict[str, str]:
+    return {"QUBRID_API_KEY": emulator.api_key, "QUBRID_BASE_URL": emulator.base_url}
+
+
+def _jobs(tmp_path: Path, *lines: dict[str, Any] | str | bytes) -> Path:
+    """A jobs file: dicts as JSON, str and bytes as they are, one per line."""
+    encoded = [json.dumps(x).encode() if isinstance(x, dict) else x if isinstance(x, bytes) else x.encode()
+               for x in lines]  # fmt: skip
+    path = tmp_path / "jobs.jsonl"
+    path.write_bytes(b"\n".join(encoded) + b"\n")
+    return path
+
+
+def _batch(emulator: Emulator, jobs: Path, out: Path, *args: str) -> Any:
+    return CliRunner().invoke(cli, ["batch", str(jobs), "--out", str(out), *args], env=_env(emulator),
+                              catch_exceptions=False)  # fmt: skip
+
+
+def _records(out: Path) -> list[dict[str, Any]]:
+    """The manifest's readable records, oldest first."""
+    records = []
+    for raw in (out / "manifest.jsonl").read_bytes().split(b"\n"):
+        try:
+            records.append(json.loads(raw))
+        except ValueError:
+            continue
+    return records
+
+
+def _last(out: Path, line: int) -> dict[str, Any]:
+    return [r for r in _records(out) if r["line"] == line][-1]
+
+
+def _wait_for(condition: Callable[[], object], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _generated(out: Path, line: int) -> bool:
+    path = out / "manifest.jsonl"
+    return path.exists() and any(r["line"] == line and r["status"] == "generated" for r in _records(out))
+
+
+# Sets the child's signals and limits in a fresh interpreter, then execs the command: unlike
+# preexec_fn, no Python runs between fork and exec in this process, where the emulator's threads are.
+_LAUNCHER = """
+import os, resource, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)  # the test run may have started with SIGINT ignored
+limit = int(sys.argv[1])
+if limit:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), not the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def _child(emulator: Emulator, jobs: Path, out: Path, *, file_size_limit: int = 0) -> Any:
+    launcher = [sys.executable, "-c", _LAUNCHER, str(file_size_limit)]
+    command = [*launcher, QUBRID_VIDEO, "batch", str(jobs), "--out", str(out)]
+    return subprocess.Popen(command, env={**os.environ, **_env(emulator)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def test_dropped_download_is_downloaded_on_rerun_not_generated(emulator: Emulator, tmp_path: Path) -> None:
+    """A download that keeps dropping keeps the URL in the ledger; the re-run only downloads it."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    emulator.inject("drop_download", count=6)  # the first try and all 5 resumes
+    first = _batch(emulator, jobs, out)
+    assert first.exit_code == 11, first.output
+    record = _last(out, 1)
+    assert record["status"] == "download_failed"
+    assert record["url"].startswith(emulator.files_origin)
+    assert record["request_id"] == emulator.requests()[0]["request_id"]
+    assert record["url"] in first.stdout
+    assert record["request_id"] in first.stdout
+    assert "run the same command again to download" in first.stdout
+    before = len(emulator.requests())
+    second = _batch(emulator, jobs, out)
+    assert second.exit_code == 0, second.output
+    assert len(emulator.requests()) == before == 1
+    assert probe(out / "line-0001.mp4")["width"] == 640
+    assert _last(out, 1)["status"] == "done"
+
+
+def test_full_disk_is_downloaded_on_rerun_not_generated(emulator: Emulator, tmp_path: Path) -> None:
+    """Writes failing with EFBIG (a file size limit) leave the URL in the ledger and no partial file."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", "duration": 2, "resolution": "720p", "fps": 8}), tmp_path / "out"
+    # The manifest's records fit under 4 KiB; the ~13 KB video does not.
+    with _child(emulator, jobs, out, file_size_limit=4096) as proc:
+        stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 11, stderr
+    assert "File too large" in stdout
+    record = _last(out, 1)
+    assert record["status"] == "download_failed"
+    assert record["url"] in stdout
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.jsonl"]
+    before = len(emulator.requests())
+    again = _batch(emulator, jobs, out)
+    assert again.exit_code == 0, again.output
+    assert len(emulator.requests()) == before == 1
+    assert probe(out / "line-0001.mp4")["duration"] >= 1.9  # whole, not the first 4 KiB
+
+
+def test_ctrl_c_during_download_is_downloaded_on_rerun_not_generated(tmp_path: Path) -> None:
+    """SIGINT mid-download: exit 130, no partial file; the re-run downloads what was generated."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    with Emulator() as emulator:
+        emulator.inject("slow_download", delay=60)
+        with _child(emulator, jobs, out) as proc:
+            _wait_for(lambda: emulator.downloads() and _generated(out, 1), "the download to start")
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 130, stderr
+        assert sorted(p.name for p in out.iterdir()) == ["manifest.jsonl"]
+        before = len(emulator.requests())
+        again = _batch(emulator, jobs, out)
+        assert again.exit_code == 0, again.output
+        assert len(emulator.requests()) == before == 1
+        assert (out / "line-0001.mp4").stat().st_size > 0
+
+
+def test_file_appearing_during_download_is_not_clobbered(tmp_path: Path) -> None:
+    """A file created at the output while the video downloads is kept; the video waits in the ledger."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL, "output": "fox.mp4"}), tmp_path / "out"
+    with Emulator() as emulator:
+        emulator.inject("slow_download", delay=3)
+        with _child(emulator, jobs, out) as proc:
+            _wait_for(lambda: _generated(out, 1), "the generated record")
+            (out / "fox.mp4").write_bytes(b"mine")
+            stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 11, stderr
+        assert (out / "fox.mp4").read_bytes() == b"mine"
+        assert _last(out, 1)["status"] == "download_failed"
+        assert "fox.mp4 already exists" in stdout
+        blocked = _batch(emulator, jobs, out)
+        assert blocked.exit_code == 11
+        assert "line 1: " in blocked.stdout
+        assert "already exists and the manifest does not record it" in blocked.stdout
+        assert _last(out, 1)["url"] in blocked.stdout
+        assert (out / "fox.mp4").read_bytes() == b"mine"
+        (out / "fox.mp4").unlink()
+        again = _batch(emulator, jobs, out)
+        assert again.exit_code == 0, again.output
+        assert len(emulator.requests()) == 1
+        assert probe(out / "fox.mp4")["width"] == 640
+
+
+def test_existing_file_fails_its_line_before_sending(emulator: Emulator, tmp_path: Path) -> None:
+    """An existing file at a line's output is a per-line error: nothing sent for it, nothing replaced."""
+    jobs = _jobs(tmp_path, {"prompt": "mine", **SMALL, "output": "fox.mp4"}, {"prompt": "other", **SMALL})
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "fox.mp4").write_bytes(b"keep")
+    result = _batch(emulator, jobs, out)
+    assert result.exit_code == 11, result.output
+    assert f"line 1: {out / 'fox.mp4'} already exists" in result.stdout
+    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["other"]
+    assert (out / "fox.mp4").read_bytes() == b"keep"
+
+
+def test_colliding_outputs_fail_before_sending(emulator: Emulator, tmp_path: Path) -> None:
+    """Duplicate names, another line's default name and the manifest's name fail their lines, by number."""
+    jobs = _jobs(
+        tmp_path,
+        {"prompt": "p1", **SMALL, "output": "same.mp4"},
+        {"prompt": "p2", **SMALL, "output": "same.mp4"},
+        {"prompt": "p3", **SMALL, "output": "line-0004.mp4"},
+        {"prompt": "p4", **SMALL},
+        {"prompt": "p5", **SMALL, "output": "manifest.jsonl"},
+        {"prompt": "p6", **SMALL, "output": "SAME.mp4"},
+    )
+    out = tmp_path / "out"
+    result = _batch(emulator, jobs, out)
+    assert result.exit_code == 11, result.output
+    assert "line 2: output: 'same.mp4' is already the output of line 1" in result.stdout
+    assert "line 3: output: 'line-0004.mp4' is the default name of line 4" in result.stdout
+    assert "line 5: output: 'manifest.jsonl' is the batch's own manifest" in result.stdout
+    assert "line 6: output: 'SAME.mp4' is already the output of line 1" in result.stdout
+    assert sorted(r["fields"]["prompt"] for r in emulator.requests()) == ["p1", "p4"]
+    assert "2 done, 0 skipped, 4 failed" in result.stdout
+    assert {r["line"] for r in _records(out)} == {1, 4}  # the manifest is intact and readable
+    assert _batch(emulator, jobs, out).exit_code == 11
+    assert len(emulator.requests()) == 2
+
+
+def test_unsafe_output_names_fail_before_sending(emulator: Emulator, tmp_path: Path) -> None:
+    """Empty, NUL, separators, a leading dot, control characters, over-long, not a string: per-line errors."""
+    bad = ["", "a\u0000b.mp4", "a/b.mp4", "a\\b.mp4", "..", ".hidden.mp4", "a\nb.mp4", "a\u2028b.mp4", "a\x7fb.mp4",
+           "x" * 201, 5]  # fmt: skip
+    jobs = _jobs(tmp_path, *({"prompt": f"p{i}", **SMALL, "output": name} for i, name in enumerate(bad)),
+                 {"prompt": "fine", **SMALL, "output": "ok.mp4"})  # fmt: skip
+    result = _batch(emulator, jobs, tmp_path / "out")
+    assert result.exit_code == 11, result.output
+    for number in range(1, len(bad) + 1):
+        assert f"line {number}: output: " in result.stdout
+    assert "NUL" in result.stdout
+    assert "U+2028" in result.stdout
+    assert "at most 200" in result.stdout
+    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["fine"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.jsonl", "ok.mp4"]
+
+
+def test_undecodable_and_unencodable_lines_fail_alone(emulator: Emulator, tmp_path: Path) -> None:
+    """Bad bytes, a lone surrogate, deep nesting fail their own lines; a raw U+2028 stays inside its string."""
+    jobs = _jobs(
+        tmp_path,
+        {"prompt": "first", **SMALL},
+        b"\xff\xfe{}",
+        '{"prompt": "\\ud800", "duration": 1}',
+        json.dumps({"prompt": "a\u2028b", **SMALL}, ensure_ascii=False),
+        "[" * 100_000,
+        {"prompt": "last", **SMALL},
+    )
+    result = _batch(emulator, jobs, tmp_path / "out")
+    assert result.exit_code == 11, result.output
+    assert "line 2: not UTF-8 text (byte 0xff" in result.stdout
+    assert "line 3: field 'prompt' holds a lone surrogate (U+D800)" in result.stdout
+    assert "line 5: invalid JSON" in result.stdout
+    assert sorted(r["fields"]["prompt"] for r in emulator.requests()) == ["a\u2028b", "first", "last"]
+    assert "3 done, 0 skipped, 3 failed" in result.stdout
+
+
+def test_cut_manifest_line_is_skipped_with_a_warning(emulator: Emulator, tmp_path: Path) -> None:
+    """A record cut short by a crash, or garbage, is skipped with a warning; the next record starts a new line."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
+    assert _batch(emulator, jobs, out).exit_code == 0
+    manifest = out / "manifest.jsonl"
+    with manifest.open("ab") as handle:
+        handle.write(b"\xff garbage\n" + b'{"line": 2, "status": "gen')
+    (out / "line-0002.mp4").unlink()
+    result = _batch(emulator, jobs, out)
+    assert result.exit_code == 0, result.output
+    assert f"warning: {manifest} line 5 is not a readable record" in result.stderr
+    assert f"warning: {manifest} line 6 is not a readable record" in result.stderr
+    assert len(emulator.requests()) == 2  # line 2 was downloaded again, not generated
+    assert _last(out, 2)["status"] == "done"
+    quiet = _batch(emulator, jobs, out)
+    assert quiet.stderr.count("warning") == 2  # the cut record stays, and is still the only garbage
+    assert "0 done, 2 skipped, 0 failed" in quiet.stdout
+
+
+def test_deleted_video_is_downloaded_again_not_generated(emulator: Emulator, tmp_path: Path) -> None:
+    """A done line whose file was removed is fetched again from its recorded URL."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    assert _batch(emulator, jobs, out).exit_code == 0
+    (out / "line-0001.mp4").unlink()
+    assert _batch(emulator, jobs, out).exit_code == 0
+    assert len(emulator.requests()) == 1
+    assert (out / "line-0001.mp4").exists()
+
+
+def test_edited_line_does_not_get_the_old_video(emulator: Emulator, tmp_path: Path) -> None:
+    """A recorded video belongs to the line's content: after an edit, the new content is generated."""
+    out = tmp_path / "out"
+    assert _batch(emulator, _jobs(tmp_path, {"prompt": "old", **SMALL}), out).exit_code == 0
+    generated = next(r for r in _records(out) if r["status"] == "generated")
+    with (out / "manifest.jsonl").open("a") as handle:  # as if it crashed before saving the video
+        handle.write(json.dumps(generated) + "\n")
+    (out / "line-0001.mp4").unlink()
+    assert _batch(emulator, _jobs(tmp_path, {"prompt": "new", **SMALL}), out).exit_code == 0
+    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["old", "new"]
+    assert _last(out, 1)["url"] != generated["url"]
+
+
+def test_expired_link_is_reported_and_regenerated_only_on_request(emulator: Emulator, tmp_path: Path) -> None:
+    """A stored URL answering 404 names line and URL; only --regenerate-expired sends the generation again."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    emulator.inject("drop_download", count=6)
+    assert _batch(emulator, jobs, out).exit_code == 11
+    record = _last(out, 1)
+    dead = f"{emulator.files_origin}/files/{'0' * 32}.mp4"  # what the CDN answers once a link expired
+    with (out / "manifest.jsonl").open("a") as handle:
+        handle.write(json.dumps({**record, "url": dead}) + "\n")
+    for _ in range(2):
+        result = _batch(emulator, jobs, out)
+        assert result.exit_code == 11, result.output
+        assert f"line 1: the video link has expired (HTTP 404): {dead}" in result.stdout
+        assert "--regenerate-expired" in result.stdout
+        assert len(emulator.requests()) == 1
+        assert _last(out, 1)["status"] == "expired"
+    again = _batch(emulator, jobs, out, "--regenerate-expired")
+    assert again.exit_code == 0, again.output
+    first, second = emulator.requests()
+    assert first["idempotency_key"] != second["idempotency_key"]  # a replay would only return the dead link
+    assert _last(out, 1)["status"] == "done"
+
+
+def test_long_retry_after_fails_the_line_instead_of_sleeping(emulator: Emulator, tmp_path: Path) -> None:
+    """A 429 asking for 99999999 s fails that line at once, naming the wait; the other lines run."""
+    jobs = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL})
+    emulator.inject("429", count=1, retry_after=99999999)
+    command = [QUBRID_VIDEO, "batch", str(jobs), "--out", str(tmp_path / "out"), "--concurrency", "1"]
+    result = subprocess.run(command, env={**os.environ, **_env(emulator)}, capture_output=True, text=True,
+                            timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 11, result.stderr
+    assert "line 1: the API asked to wait 99999999 s" in result.stdout
+    assert "--max-wait 60 s" in result.stdout
+    assert "1 done, 0 skipped, 1 failed" in result.stdout
+    assert _last(tmp_path / "out", 1)["status"] == "failed"
+
+
+def test_max_wait_sets_the_cap(emulator: Emulator, tmp_path: Path) -> None:
+    """--max-wait lowers the longest wait honoured: a 2 s Retry-After fails the line under --max-wait 1."""
+    jobs = _jobs(tmp_path, {"prompt": "a", **SMALL})
+    emulator.inject("429", count=3, retry_after=2)
+    result = _batch(emulator, jobs, tmp_path / "out", "--max-wait", "1")
+    assert result.exit_code == 11, result.output
+    assert "line 1: the API asked to wait 2 s before the next request, more than --max-wait 1 s" in result.stdout
+    assert emulator.generations == 0
