@@ -23,6 +23,7 @@ from ._errors import (
     ParameterTypeError,
     ResponseValidationError,
 )
+from ._headers import merge_headers
 from ._request import GenerateParams, PreparedRequest, prepare
 from ._response import MAX_BODY_BYTES, GeneratedVideo, parse_success, status_error
 from ._retry import SAFE_TRANSPORT_ERRORS, next_wait
@@ -157,11 +158,10 @@ class _BaseClient:
     def _request_kwargs(self, prepared: PreparedRequest, deadline: Deadline, limits: Timeout) -> dict[str, Any]:
         kwargs = dict(prepared.kwargs)
         kwargs["url"] = self._options.base_url + kwargs["url"]
-        kwargs["headers"] = {
-            **self._options.default_headers,
-            "Authorization": f"Bearer {self._options.api_key}",
-            **kwargs["headers"],
-        }
+        # Yours win over the SDK's, per call over client-wide; each name is sent once (see _headers).
+        kwargs["headers"] = merge_headers(
+            {"Authorization": f"Bearer {self._options.api_key}"}, self._options.default_headers, kwargs["headers"]
+        )
         kwargs["timeout"] = limits.for_attempt(deadline.remaining())
         return kwargs
 

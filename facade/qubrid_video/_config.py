@@ -13,12 +13,20 @@ import attrs
 import httpx
 
 from ._errors import InvalidParameterError, ParameterTypeError
-from ._request import check_headers
+from ._headers import check_headers
 from ._retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://platform.qubrid.com/v1"
 API_KEY_ENV = "QUBRID_API_KEY"
 BASE_URL_ENV = "QUBRID_BASE_URL"
+
+
+def _seconds(name: str, value: object) -> None:
+    """Refuse what is not a usable number of seconds: zero, negative, NaN and infinity included."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterTypeError(name, f"expected seconds as a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidParameterError(name, f"must be a positive, finite number of seconds, got {value}")
 
 
 @attrs.frozen
@@ -32,10 +40,10 @@ class Timeout:
         total: Seconds for the whole call: every attempt and every wait between them.
     """
 
-    connect: float = 10.0
-    read: float = 600.0
-    write: float = 120.0
-    total: float = 900.0
+    connect: float = attrs.field(default=10.0, validator=lambda i, a, v: _seconds(f"timeout.{a.name}", v))
+    read: float = attrs.field(default=600.0, validator=lambda i, a, v: _seconds(f"timeout.{a.name}", v))
+    write: float = attrs.field(default=120.0, validator=lambda i, a, v: _seconds(f"timeout.{a.name}", v))
+    total: float = attrs.field(default=900.0, validator=lambda i, a, v: _seconds(f"timeout.{a.name}", v))
 
     def for_attempt(self, remaining: float) -> httpx.Timeout:
         """The httpx timeouts for one attempt, none beyond the call's remaining time.
@@ -60,8 +68,7 @@ def coerce_timeout(name: str, value: object, default: Timeout) -> Timeout:
         return attrs.evolve(default, **{k: v for k, v in parts.items() if v is not None})
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParameterTypeError(name, f"expected seconds or a qubrid_video.Timeout, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise InvalidParameterError(name, f"must be a positive number of seconds, got {value}")
+    _seconds(name, value)
     seconds = float(value)
     return Timeout(connect=min(default.connect, seconds), read=min(default.read, seconds),
                    write=min(default.write, seconds), total=seconds)  # fmt: skip
@@ -167,7 +174,7 @@ def resolve_options(
         base_url=_check_base_url(url, bool(allow_insecure_http)),
         timeout=coerce_timeout("timeout", timeout, Timeout()),
         retry=RetryPolicy(max_retries=max_retries, retry_possibly_billed=bool(retry_possibly_billed)),
-        default_headers=check_headers("default_headers", default_headers),
+        default_headers=check_headers("default_headers", default_headers, per_call=False),
         allow_insecure_http=bool(allow_insecure_http),
         validate_responses=validate_responses,
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import mimetypes
 import os
+import re
+import stat
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -20,6 +22,23 @@ from ._errors import InvalidParameterError, ParameterTypeError
 MediaInput = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | tuple[str, Any, str]
 ALLOWED = "an http(s) URL, a file path, bytes, a binary file object, or a (filename, content, mime_type) tuple"
 _SNIFF_BYTES = 64
+# type/subtype with optional parameters, nothing that could end the part's header line.
+_MIME = re.compile(r"[\w!#$&^.+-]+/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=(\"[^\"\\\x00-\x1f\x7f]*\"|[\w!#$&^.+-]+))*")
+
+
+def check_text(name: str, value: str) -> str:
+    r"""`value`, once it is certain it can be sent: valid Unicode (a lone surrogate cannot be encoded).
+
+    Raises:
+        InvalidParameterError: the text holds a lone surrogate such as ``"\\ud800"``.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidParameterError(
+            name, f"is not valid Unicode text (a lone surrogate {value[exc.start]!r} at index {exc.start})"
+        ) from None
+    return value
 
 
 @attrs.frozen
@@ -35,14 +54,14 @@ class Upload:
 
     Attributes:
         filename: The part's filename.
-        content: Bytes, or a binary file object read by httpx in chunks.
+        content: Bytes, or a binary file object read by httpx in chunks (sized when its size is known).
         mime_type: The part's content type.
         owned: True when the SDK opened the file and must close it.
         seekable: False for a stream that cannot be rewound, so cannot be sent twice.
     """
 
     filename: str
-    content: bytes | IO[bytes] = attrs.field(repr=False)
+    content: bytes | IO[bytes] | SizedFile = attrs.field(repr=False)
     mime_type: str
     owned: bool = False
     seekable: bool = True
@@ -98,6 +117,9 @@ def _default_name(param: str, mime: str) -> str:
 
 
 def _check_url(param: str, value: str) -> Url:
+    check_text(param, value)
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise InvalidParameterError(param, "a URL may not contain spaces, line breaks or control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise InvalidParameterError(param, f"URL scheme {parts.scheme!r} is not allowed; use http or https")
@@ -107,40 +129,129 @@ def _check_url(param: str, value: str) -> Url:
 
 
 def _open_path(param: str, path: Path) -> Upload:
-    if not path.exists():
-        raise InvalidParameterError(param, f"no such file: {str(path)[:200]}")
-    if path.is_dir():
-        raise InvalidParameterError(param, f"{str(path)[:200]} is a directory; pass a file")
+    """Open a regular file for upload; anything else (a FIFO, a device, /proc) is refused before sending."""
+    shown = str(path)[:200]
     try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise InvalidParameterError(param, f"cannot read {str(path)[:200]}: {exc.strerror}") from None
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (nor stall an event loop).
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InvalidParameterError(param, f"no such file: {shown}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidParameterError(param, f"cannot read {shown}: {reason}") from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise InvalidParameterError(param, f"{shown} is a directory; pass a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidParameterError(param, f"{shown} is not a regular file (a FIFO, a device or a socket)")
+        if info.st_size == 0:
+            raise InvalidParameterError(param, f"{shown} is empty (0 bytes; files under /proc and /sys are too)")
+        os.set_blocking(descriptor, True)
+        handle = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
     head = handle.read(_SNIFF_BYTES)
     handle.seek(0)
-    return Upload(filename=path.name, content=handle, mime_type=_mime(head, path.name), owned=True)
+    name = _sendable_name(path.name)
+    return Upload(filename=name, content=SizedFile(handle, info.st_size, param), mime_type=_mime(head, name),
+                  owned=True)  # fmt: skip
+
+
+def _sendable_name(name: str) -> str:
+    # A name the file system gave may hold undecodable bytes (surrogate escapes): send a readable form.
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+class SizedFile:
+    """A file sent as exactly `size` bytes from its start: a file that shrinks or grows meanwhile fails.
+
+    httpx announces the length it measured before sending; a file that then changes would make the
+    body disagree with its ``Content-Length`` and leave the server waiting or the request corrupt.
+    Raising mid-body abandons the request before it is complete, so nothing can be generated.
+    """
+
+    def __init__(self, raw: IO[bytes], size: int, param: str) -> None:
+        self.raw, self.size, self.param, self.sent = raw, size, param, 0
+
+    def read(self, count: int = -1) -> bytes:
+        """Up to `count` bytes of what remains of `size`."""
+        left = self.size - self.sent
+        if left == 0:
+            if self.raw.read(1):
+                raise self._changed("grew")
+            return b""
+        data = self.raw.read(left if count < 0 else min(count, left))
+        if not data:
+            raise self._changed("shrank")
+        self.sent += len(data)
+        return data
+
+    def _changed(self, how: str) -> InvalidParameterError:
+        return InvalidParameterError(
+            self.param,
+            f"the file {how} while it was being sent ({self.size} bytes when the call began); "
+            "the request was abandoned before it was complete, so nothing was generated",
+        )
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Rewind to the start (for a retry), or report the size (how httpx measures a body)."""
+        if whence == os.SEEK_END and offset == 0:
+            return self.size
+        if whence != os.SEEK_SET or offset != 0:
+            raise io.UnsupportedOperation("only rewinding is supported")
+        self.raw.seek(0)
+        self.sent = 0
+        return 0
+
+    def tell(self) -> int:
+        """Bytes sent so far."""
+        return self.sent
+
+    def close(self) -> None:
+        """Close the underlying file."""
+        self.raw.close()
 
 
 def _file_object(param: str, handle: Any, filename: str | None, mime: str | None) -> Upload:
+    if getattr(handle, "closed", False):
+        raise InvalidParameterError(param, "the file object is closed")
     if isinstance(handle, io.TextIOBase) or "b" not in getattr(handle, "mode", "b"):
         raise ParameterTypeError(param, "the file object is open in text mode; open it with 'rb'")
+    readable = getattr(handle, "readable", None)
+    if callable(readable) and not readable():
+        raise InvalidParameterError(param, "the file object is not open for reading; open it with 'rb'")
     seekable = bool(getattr(handle, "seekable", lambda: False)())
     head = b""
+    content: IO[bytes] | SizedFile = handle
     if seekable:
+        # httpx sends a file object from its start (it rewinds it), so its size is all of it.
         position = handle.tell()
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(0)
         head = handle.read(_SNIFF_BYTES)
         handle.seek(position)
         if not isinstance(head, bytes):
             raise ParameterTypeError(param, "the file object returns text; open it in binary mode ('rb')")
-    name = filename or Path(str(getattr(handle, "name", "") or "")).name
+        if size == 0:
+            raise InvalidParameterError(param, "the file object is empty (0 bytes)")
+        content = SizedFile(handle, size, param)
+    name = _sendable_name(filename or Path(str(getattr(handle, "name", "") or "")).name)
     mime = mime or _mime(head, name)
-    return Upload(filename=name or _default_name(param, mime), content=handle, mime_type=mime, seekable=seekable)
+    return Upload(filename=name or _default_name(param, mime), content=content, mime_type=mime, seekable=seekable)
 
 
 def _from_tuple(param: str, value: tuple[Any, ...]) -> Upload:
     if len(value) != 3 or not isinstance(value[0], str) or not isinstance(value[2], str):
         raise ParameterTypeError(param, "a tuple must be (filename: str, content, mime_type: str)")
     filename, content, mime = value
+    if not _MIME.fullmatch(mime):
+        raise InvalidParameterError(param, f"{mime[:60]!r} is not a MIME type such as 'image/png'")
+    filename = check_text(param, filename)
     if isinstance(content, bytes | bytearray | memoryview):
+        if not content:
+            raise InvalidParameterError(param, "the tuple's content is empty (0 bytes)")
         return Upload(filename=filename, content=bytes(content), mime_type=mime)
     if hasattr(content, "read"):
         return _file_object(param, content, filename, mime)

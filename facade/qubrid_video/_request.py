@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from ._errors import InvalidParameterError, ParameterTypeError
-from ._media import Media, Upload, Url, media_input
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+from ._headers import IDEMPOTENCY_HEADER, check_headers, merge_headers
+from ._media import Media, Upload, Url, check_text, media_input
 
 
 @attrs.frozen
@@ -57,7 +55,7 @@ def _text(name: str, value: object, *, required: bool = False) -> str | None:
         raise ParameterTypeError(name, f"expected a string, got {type(value).__name__}")
     if required and not value.strip():
         raise InvalidParameterError(name, "must not be empty")
-    return value
+    return check_text(name, value)
 
 
 def _positive(name: str, value: object) -> int | None:
@@ -74,20 +72,6 @@ def _flag(name: str, value: object) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
     raise ParameterTypeError(name, f"expected True or False, got {type(value).__name__}")
-
-
-def check_headers(name: str, headers: object) -> dict[str, str]:
-    """Validate a headers mapping: string names and values only."""
-    if headers is None:
-        return {}
-    if not isinstance(headers, Mapping):
-        raise ParameterTypeError(name, f"expected a mapping of header names to values, got {type(headers).__name__}")
-    for key, value in headers.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise ParameterTypeError(name, "header names and values must be strings")
-        if "\n" in value or "\r" in value or "\n" in key or "\r" in key:
-            raise InvalidParameterError(name, f"header {key!r} contains a line break")
-    return dict(headers)
 
 
 def _multipart_value(value: int | bool | None) -> str | None:
@@ -149,13 +133,11 @@ def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedReq
             image.close()
         raise
     uploads = tuple(m for m in (image, audio) if isinstance(m, Upload))
-    # The caller may choose the Idempotency-Key (any spelling); otherwise each call gets its own.
-    chosen = [k for k in headers if k.lower() == IDEMPOTENCY_HEADER.lower()]
-    key = headers.pop(chosen[-1]) if chosen else f"qv-{uuid.uuid4()}"
-    for name in chosen[:-1]:
-        del headers[name]
+    # The caller may choose the Idempotency-Key (any spelling, given once); otherwise each call gets its own.
+    chosen = next((k for k in headers if k.lower() == IDEMPOTENCY_HEADER.lower()), None)
+    key = headers.pop(chosen) if chosen else f"qv-{uuid.uuid4()}"
     from qubrid_video_api_client.api.videos import create_video  # noqa: PLC0415 - see _body
 
     kwargs = create_video._get_kwargs(body=_body(params, image, audio))
-    kwargs["headers"] = {**kwargs["headers"], IDEMPOTENCY_HEADER: key, **headers}
+    kwargs["headers"] = merge_headers(kwargs["headers"], {IDEMPOTENCY_HEADER: key}, headers)
     return PreparedRequest(kwargs=kwargs, uploads=uploads, idempotency_key=key)
