@@ -15,20 +15,21 @@ QUBRID_VIDEO = str(Path(sys.executable).parent / "qubrid-video")
 
 _LAUNCH = """
 import os, resource, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_DFL)
+signal.signal(signal.SIGINT, signal.SIG_IGN if sys.argv[2] == "ignore" else signal.SIG_DFL)
 if sys.argv[1] != "-":
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
-os.execv(sys.argv[2], sys.argv[2:])
+os.execv(sys.argv[3], sys.argv[3:])
 """
 
 
-def command(*args: str, max_file_size: int | None = None) -> list[str]:
+def command(*args: str, max_file_size: int | None = None, ignore_sigint: bool = False) -> list[str]:
     """argv running ``qubrid-video ARGS`` with SIGINT at its default and, optionally, a file-size limit.
 
     Args:
         *args: The command's arguments.
         max_file_size: RLIMIT_FSIZE in bytes: writes past it fail with EFBIG, like a full disk.
+        ignore_sigint: Start it with SIGINT ignored instead, as a background job of a shell is.
     """
     limit = "-" if max_file_size is None else str(max_file_size)
-    return [sys.executable, "-c", _LAUNCH, limit, QUBRID_VIDEO, *args]
+    return [sys.executable, "-c", _LAUNCH, limit, "ignore" if ignore_sigint else "default", QUBRID_VIDEO, *args]

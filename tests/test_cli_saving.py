@@ -180,6 +180,44 @@ def test_ctrl_c_during_download_names_the_video_and_leaves_no_partial_file(emula
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("ignore_sigint", [False, True], ids=["sigint-default", "sigint-ignored"])
+def test_sigterm_during_download_names_the_video_and_leaves_no_partial_file(
+    emulator: Emulator, tmp_path: Path, ignore_sigint: bool
+) -> None:
+    """SIGTERM stops generate as Ctrl-C does (exit 143, the video named, nothing left); an inherited
+    ignored SIGINT stays ignored, so SIGINT then SIGTERM ends as terminated, not interrupted."""
+    emulator.inject("slow_download", delay=30)
+    argv = command("generate", "A fox", *SMALL, "-o", str(tmp_path), ignore_sigint=ignore_sigint)
+    with subprocess.Popen(argv, env=_env(emulator), stderr=subprocess.PIPE, text=True) as proc:
+        _wait_for(lambda: any(p.stat().st_size for p in tmp_path.iterdir()), "bytes in the temporary file")
+        if ignore_sigint:
+            proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=60)
+    assert proc.returncode == 143, errors
+    assert "terminated (SIGTERM)" in errors
+    assert emulator.requests()[0]["request_id"] in errors
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_during_batch_keeps_the_ledger(emulator: Emulator, tmp_path: Path) -> None:
+    """SIGTERM mid-batch: exit 143, no partial file, and the re-run downloads without a new generation."""
+    jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
+    jobs.write_text(json.dumps({"prompt": "p", "duration": 1, "resolution": "360p", "fps": 2}) + "\n")
+    emulator.inject("slow_download", delay=30)
+    argv = command("batch", str(jobs), "--out", str(out))
+    with subprocess.Popen(argv, env=_env(emulator), stderr=subprocess.PIPE, text=True) as proc:
+        _wait_for(lambda: out.is_dir() and any(p.suffix == ".part" and p.stat().st_size for p in out.iterdir()),
+                  "bytes in the temporary file")  # fmt: skip
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=60)
+    assert proc.returncode == 143, errors
+    assert [p.name for p in out.iterdir()] == ["manifest.jsonl"]
+    again = _run(emulator, "batch", str(jobs), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert len(emulator.requests()) == 1
+
+
 def test_download_command_is_atomic_and_never_clobbers(emulator: Emulator, tmp_path: Path) -> None:
     """`qubrid-video download` refuses an existing file before fetching, and saves the exact bytes otherwise."""
     first = _run(emulator, "generate", "A fox", *SMALL, "--json", "-o", str(tmp_path / "a.mp4"))

@@ -33,6 +33,7 @@ DOWNLOAD = 10
 BATCH_FAILED = 11
 NOT_FOUND = 12
 INTERRUPTED = 130
+TERMINATED = 143
 
 # Most specific first: the first class an error is an instance of decides its status.
 _STATUSES: list[tuple[type[BaseException], int]] = [
@@ -57,8 +58,17 @@ EPILOG = (
     "6 model not found (404); 7 rate limited (429); 8 server error (5xx, unusable answer); "
     "9 network or timeout; 10 download failed or destination exists (after a generation, the "
     "video's URL and request id are printed); 11 some batch lines failed; "
-    "12 not found (404): check the base URL (QUBRID_BASE_URL); 130 interrupted."
+    "12 not found (404): check the base URL (QUBRID_BASE_URL); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)."
 )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: the command stops as after Ctrl-C (nothing half-written, the video named)."""
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    """Signal handler turning SIGTERM into :class:`Terminated`, so cleanup and reports run."""
+    raise Terminated
 
 
 class CommandError(Exception):
@@ -73,6 +83,8 @@ def exit_status(error: BaseException) -> int:
     """The exit status documented for `error`'s class."""
     if isinstance(error, CommandError):
         return error.status
+    if isinstance(error, Terminated):
+        return TERMINATED
     if isinstance(error, KeyboardInterrupt):
         return INTERRUPTED
     return next((status for cls, status in _STATUSES if isinstance(error, cls)), FAILURE)
@@ -140,7 +152,8 @@ class Report:
         generated = self.video is not None and not isinstance(error, KeyboardInterrupt)
         status = DOWNLOAD if generated else exit_status(error)
         if isinstance(error, KeyboardInterrupt):
-            message = "interrupted; nothing partial was left on disk"
+            how = "terminated (SIGTERM)" if isinstance(error, Terminated) else "interrupted"
+            message = f"{how}; nothing partial was left on disk"
         else:
             message = describe(error, self.options)
         # An SDK error knows whether the generation may have run; Ctrl-C only knows a request was out.
