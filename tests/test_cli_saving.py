@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from qubrid_video_emulator import Emulator
 
+from .hostile import hostile, raw_answer
 from .processes import QUBRID_VIDEO, command
 
 SMALL = ["--duration", "1", "--resolution", "360p", "--fps", "2"]
@@ -34,7 +35,7 @@ def _run(emulator: Emulator, *args: str, max_file_size: int | None = None) -> su
                           text=True, timeout=120, check=False)  # fmt: skip
 
 
-def _savecommand(stderr: str) -> list[str]:
+def _save_command(stderr: str) -> list[str]:
     """The ready-to-run download command the report printed, as argv for this virtual environment."""
     line = next(line for line in stderr.splitlines() if line.startswith("qubrid-video: to save it: "))
     words = shlex.split(line.removeprefix("qubrid-video: to save it: "))
@@ -61,7 +62,7 @@ def _fifo(tmp_path: Path) -> str:
         (lambda tmp: str(tmp / "missing" / "fox.mp4"), [], 2, "does not exist (create it first)"),
         (lambda tmp: str(tmp / "missing") + "/", [], 2, "does not exist (create it first)"),
         (lambda tmp: str(_regular_file(tmp) / "fox.mp4"), [], 2, "is not a directory"),
-        (lambda tmp: "/proc/fox.mp4", [], 2, "cannot write in /proc"),
+        (lambda tmp: "/proc/fox.mp4", [], 2, "cannot create a file in /proc"),
         (_fifo, ["--overwrite"], 2, "exists and is not a regular file"),
     ],
     ids=["exists", "missing-dir", "missing-dir-slash", "through-a-file", "unwritable", "not-regular"],
@@ -91,7 +92,7 @@ def test_failed_download_names_the_video_and_the_printed_command_saves_it(emulat
     assert "the video was generated" in result.stderr
     assert f"{emulator.files_origin}/files/{emulator.downloads()[0]['name']}" in result.stderr
     assert list(tmp_path.iterdir()) == []
-    saved = _run(emulator, *_savecommand(result.stderr))
+    saved = _run(emulator, *_save_command(result.stderr))
     assert saved.returncode == 0, saved.stderr
     assert saved.stdout.startswith(f"saved {tmp_path / 'fox.mp4'} (")
     assert entry["request_id"] in saved.stdout
@@ -152,7 +153,7 @@ def test_disk_full_after_generation_names_the_video(emulator: Emulator, tmp_path
     assert entry["request_id"] in result.stderr
     assert "qubrid-video download" in result.stderr
     assert list(tmp_path.iterdir()) == []
-    saved = _run(emulator, *_savecommand(result.stderr))
+    saved = _run(emulator, *_save_command(result.stderr))
     assert saved.returncode == 0, saved.stderr
     assert len(emulator.requests()) == 1
 
@@ -180,22 +181,26 @@ def test_ctrl_c_during_download_names_the_video_and_leaves_no_partial_file(emula
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("ignore_sigint", [False, True], ids=["sigint-default", "sigint-ignored"])
+@pytest.mark.parametrize(
+    ("stop", "ignore_sigint"),
+    [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGHUP, False)],
+    ids=["sigterm", "sigterm-sigint-ignored", "sighup"],
+)
 def test_sigterm_during_download_names_the_video_and_leaves_no_partial_file(
-    emulator: Emulator, tmp_path: Path, ignore_sigint: bool
+    emulator: Emulator, tmp_path: Path, stop: signal.Signals, ignore_sigint: bool
 ) -> None:
-    """SIGTERM stops generate as Ctrl-C does (exit 143, the video named, nothing left); an inherited
-    ignored SIGINT stays ignored, so SIGINT then SIGTERM ends as terminated, not interrupted."""
+    """SIGTERM or SIGHUP stops generate as Ctrl-C does (exit 128+N, the video named, nothing left); an
+    inherited ignored SIGINT stays ignored, so SIGINT then SIGTERM ends as terminated, not interrupted."""
     emulator.inject("slow_download", delay=30)
     argv = command("generate", "A fox", *SMALL, "-o", str(tmp_path), ignore_sigint=ignore_sigint)
     with subprocess.Popen(argv, env=_env(emulator), stderr=subprocess.PIPE, text=True) as proc:
         _wait_for(lambda: any(p.stat().st_size for p in tmp_path.iterdir()), "bytes in the temporary file")
         if ignore_sigint:
             proc.send_signal(signal.SIGINT)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop)
         _, errors = proc.communicate(timeout=60)
-    assert proc.returncode == 143, errors
-    assert "terminated (SIGTERM)" in errors
+    assert proc.returncode == 128 + stop, errors
+    assert f"terminated ({stop.name})" in errors
     assert emulator.requests()[0]["request_id"] in errors
     assert list(tmp_path.iterdir()) == []
 
@@ -288,3 +293,87 @@ def test_emulator_command_cleans_up_on_sigterm_and_sigint(tmp_path: Path, stop: 
     assert proc.returncode == 0, errors
     assert "stopped" in errors
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_name_taken_after_generation_gets_a_free_name_in_the_printed_command(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """When the file named from the URL already exists, the printed command saves beside it, and works."""
+    first = _run(emulator, "generate", "A fox", *SMALL, "--json", "-o", str(tmp_path))
+    taken = Path(json.loads(first.stdout)["path"])
+    second = _run(emulator, "generate", "A fox", *SMALL, "-o", str(tmp_path))  # the same render, the same name
+    assert second.returncode == 10, second.stderr
+    assert "it was left alone" in second.stderr
+    argv = _save_command(second.stderr)
+    assert argv[-1] == str(taken.with_name(f"{taken.stem}-2{taken.suffix}"))
+    saved = _run(emulator, *argv)
+    assert saved.returncode == 0, saved.stderr
+    assert Path(argv[-1]).read_bytes() == taken.read_bytes()
+
+
+def test_a_name_too_long_for_the_temporary_file_is_refused_before_paying(emulator: Emulator, tmp_path: Path) -> None:
+    """A file name the file system takes, but not with the download's temporary-name decoration, is refused first."""
+    result = _run(emulator, "generate", "A fox", *SMALL, "-o", str(tmp_path / ("f" * 245 + ".mp4")))
+    assert result.returncode == 2, result.stderr
+    assert "File name too long" in result.stderr
+    assert emulator.requests() == []
+
+
+def _fake_api(url: str, request_id: str) -> bytes:
+    body = json.dumps({"created": 1, "data": [{"url": url}]}).encode()
+    return raw_answer("200 OK", body, "Content-Type: application/json", f"x-request-id: {request_id}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9/v/a\x1b[31m.mp4", "http://127.0.0.1:9/v/a\nqubrid-video: error: forged.mp4",
+     "http://127.0.0.1:9/v/$(touch pwned)';x.mp4", "http://127.0.0.1:9/" + "a" * 70000],
+    ids=["escape", "newline", "shell", "too-long"],
+)  # fmt: skip
+def test_a_hostile_video_url_still_names_the_video_safely(tmp_path: Path, url: str) -> None:
+    """A URL httpx refuses or a shell would misread: exit 10, one error line, the request id, a quoted command."""
+    with hostile("canned", answer=_fake_api(url, "req-\u00c2\u009b31m")) as (base_url, recorder):
+        env = {**os.environ, "QUBRID_API_KEY": "sk-x", "QUBRID_BASE_URL": base_url}
+        for mode in ([], ["--json"]):
+            result = subprocess.run(command("generate", "A fox", "-o", str(tmp_path), *mode), env=env,
+                                    capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+            assert result.returncode == 10, result.stderr
+            assert "Traceback" not in result.stderr
+            assert "\x1b" not in result.stderr + result.stdout
+            assert "\x9b" not in result.stderr + result.stdout
+            if mode:
+                report = json.loads(result.stdout)
+                assert report["url"] == url
+                assert report["request_id"]
+                continue
+            lines = result.stderr.splitlines()
+            assert [line.startswith("qubrid-video: ") for line in lines] == [True] * len(lines)
+            assert sum(line.startswith("qubrid-video: error: ") for line in lines) == 1
+            assert "\\x9b" in result.stderr  # the request id, escaped
+            assert len(_save_command(result.stderr)) == 6  # download URL --request-id ID -o OUT: one word each
+    assert len(recorder.requests) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_json_covers_usage_errors(tmp_path: Path) -> None:
+    """Under --json a usage error is one JSON object too, with exit status 2."""
+    result = subprocess.run([QUBRID_VIDEO, "generate", "x", "--duration", "abc", "--json"], capture_output=True,
+                            text=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["exit_status"] == 2
+    assert "duration" in json.loads(result.stdout)["error"]
+
+
+def test_download_command_edges(emulator: Emulator, tmp_path: Path) -> None:
+    """A malformed URL is a usage error without a traceback; without --request-id nothing says None."""
+    bad = _run(emulator, "download", "http://[::1", "-o", str(tmp_path))
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
+    first = json.loads(_run(emulator, "generate", "A fox", *SMALL, "--json", "-o", str(tmp_path / "a.mp4")).stdout)
+    saved = _run(emulator, "download", first["url"], "-o", str(tmp_path / "b.mp4"))
+    assert saved.returncode == 0, saved.stderr
+    assert saved.stdout.strip().endswith(")")
+    assert "None" not in saved.stdout
+    exists = _run(emulator, "download", first["url"], "-o", str(tmp_path / "b.mp4"), "--json")
+    report = json.loads(exists.stdout)
+    assert (exists.returncode, report["url"], report["download_command"]) == (10, first["url"], None)

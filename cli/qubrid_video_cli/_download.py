@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 import click
 import qubrid_video as qv
 
-from ._exits import EPILOG, USAGE, CommandError, reported
+from ._exits import EPILOG, USAGE, CommandError, JsonCommand, reported
 from ._save import check_destination, save
 
 OPTIONS = {"dest": "-o/--output", "overwrite": "--overwrite"}
 
 
-@click.command(epilog=EPILOG)
+@click.command(cls=JsonCommand, epilog=EPILOG)
 @click.argument("url")
 @click.option("-o", "--output", default=".", show_default=True, metavar="FILE|DIR",
               help="Where to save the video (a directory: named from the URL); the directory must exist.")  # fmt: skip
@@ -34,14 +34,18 @@ def download(*, url: str, output: str, overwrite: bool, request_id: str | None, 
     (QUBRID_BASE_URL); a CDN never sees it.
     """
     with reported(debug, as_json=as_json) as report:
-        report.options, report.output = OPTIONS, output
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        report.options, report.output, report.fetch_only = OPTIONS, output, True
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            valid = False
+        if not valid:
             raise CommandError("URL: expected the video's http(s) URL", USAGE)
-        target = check_destination(output, overwrite=overwrite)
         client = qv.Qubrid() if os.environ.get("QUBRID_API_KEY") else None
         try:
             report.video = qv.Video(url=url, created=None, request_id=request_id, client=client)
+            target = check_destination(output, overwrite=overwrite)
             save(report.video, target, overwrite=overwrite, as_json=as_json)
         finally:
             if client is not None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from ._exits import USAGE, CommandError, reported
+
 
 def _fault(value: str) -> tuple[str, int]:
     kind, _, count = value.partition(":")
@@ -45,19 +47,20 @@ def emulator(**options: Any) -> None:
     Prints the base URL to use as QUBRID_BASE_URL, then serves until Ctrl-C or SIGTERM, either of
     which stops it cleanly (rendered videos deleted) with exit status 0.
     """
-    try:
-        # Lazy: the emulator extra may be missing, and `qubrid-video --help` should not pay for it.
-        from qubrid_video_emulator import (  # noqa: PLC0415
-            DEFAULT_API_KEY,
-            Emulator,
-            EmulatorConfig,
-            FaultKind,
-            KeyPolicy,
-        )
-    except ImportError as exc:
-        raise click.ClickException(
-            f"the emulator needs {exc.name}, which is not installed: pip install 'qubrid-video[emulator]'"
-        ) from None
+    with reported(debug=False):
+        try:
+            # Lazy: the emulator extra may be missing, and `qubrid-video --help` should not pay for it.
+            from qubrid_video_emulator import (  # noqa: PLC0415
+                DEFAULT_API_KEY,
+                Emulator,
+                EmulatorConfig,
+                FaultKind,
+                KeyPolicy,
+            )
+        except ImportError as exc:
+            raise CommandError(
+                f"the emulator needs {exc.name}, which is not installed: pip install 'qubrid-video[emulator]'", USAGE
+            ) from None
     allowed = options["allowed_models"]
     policy = KeyPolicy(
         credits=options["credits"],

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shlex
+import signal
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from urllib.parse import quote
 
 import attrs
 import click
+import httpx
 import qubrid_video as qv
 
 OK = 0
@@ -33,7 +37,6 @@ DOWNLOAD = 10
 BATCH_FAILED = 11
 NOT_FOUND = 12
 INTERRUPTED = 130
-TERMINATED = 143
 
 # Most specific first: the first class an error is an instance of decides its status.
 _STATUSES: list[tuple[type[BaseException], int]] = [
@@ -58,17 +61,26 @@ EPILOG = (
     "6 model not found (404); 7 rate limited (429); 8 server error (5xx, unusable answer); "
     "9 network or timeout; 10 download failed or destination exists (after a generation, the "
     "video's URL and request id are printed); 11 some batch lines failed; "
-    "12 not found (404): check the base URL (QUBRID_BASE_URL); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)."
+    "12 not found (404): check the base URL (QUBRID_BASE_URL); 130 interrupted (Ctrl-C); "
+    "143 terminated (SIGTERM); 129 hung up (SIGHUP)."
 )
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: the command stops as after Ctrl-C (nothing half-written, the video named)."""
+    """SIGTERM or SIGHUP arrived: the command stops as after Ctrl-C (nothing half-written, the video named).
+
+    Attributes:
+        signum: The signal's number; the exit status is 128 plus it (143 for SIGTERM, 129 for SIGHUP).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def on_sigterm(signum: int, frame: object) -> None:
-    """Signal handler turning SIGTERM into :class:`Terminated`, so cleanup and reports run."""
-    raise Terminated
+def on_signal(signum: int, frame: object) -> None:
+    """Signal handler turning SIGTERM and SIGHUP into :class:`Terminated`, so cleanup and reports run."""
+    raise Terminated(signum)
 
 
 class CommandError(Exception):
@@ -84,7 +96,7 @@ def exit_status(error: BaseException) -> int:
     if isinstance(error, CommandError):
         return error.status
     if isinstance(error, Terminated):
-        return TERMINATED
+        return 128 + error.signum
     if isinstance(error, KeyboardInterrupt):
         return INTERRUPTED
     return next((status for cls, status in _STATUSES if isinstance(error, cls)), FAILURE)
@@ -110,9 +122,59 @@ def describe(error: BaseException, options: Mapping[str, str] | None = None) -> 
     return str(error) or type(error).__name__
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str, limit: int = 200) -> str:
+    r"""Server-provided text made safe for one terminal line: control characters escaped (``\x1b``), bounded."""
+    flat = _CONTROL.sub(_escape, text)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def printable_url(url: str) -> str:
-    """The URL with anything that could break a terminal line or a shell word percent-encoded."""
-    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+    """The URL as one safe shell word and terminal line.
+
+    httpx's own normal form comes first (an international host as punycode, so the URL still
+    names the same host); then everything that could break a line or a word is percent-encoded.
+    """
+    try:
+        normal = str(httpx.URL(url))
+    except (httpx.InvalidURL, ValueError, TypeError):
+        normal = url
+    return quote(normal, safe=":/?#[]@!$&'()*+,;=%~")
+
+
+def free_name(path: Path) -> Path:
+    """`path`, or the first ``stem-N.ext`` beside it that does not exist yet."""
+    candidate, number = path, 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        number += 1
+    return candidate
+
+
+class JsonCommand(click.Command):
+    """A command whose ``--json`` covers usage errors too: one JSON object on stdout, exit status 2."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: object
+    ) -> click.Context:
+        """Parse `args`; under ``--json`` a usage error is reported as JSON instead of click's text."""
+        wants_json = "--json" in args  # before parsing, which consumes `args`
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            if not wants_json:
+                raise
+            click.echo(json.dumps({"error": error.format_message(), "exit_status": USAGE, "url": None,
+                                   "request_id": None, "may_have_generated": False, "download_command": None,
+                                   "idempotency_key": None}))  # fmt: skip
+            sys.exit(USAGE)
 
 
 @attrs.define
@@ -126,6 +188,9 @@ class Report:
         output: Where the video was to be saved, for the ready-to-run download command.
         idempotency_key: The key sent with the generation, so a re-run can replay instead of re-bill.
         in_flight: True while the generation request is under way: stopping then may still be billed.
+        taken: A destination found taken after the generation, so the download command avoids it.
+        fetch_only: The command only fetches a video it was given (``download``): its failures keep
+            their own exit status and need no "to save it" advice.
     """
 
     as_json: bool = False
@@ -134,34 +199,50 @@ class Report:
     output: str | None = None
     idempotency_key: str | None = None
     in_flight: bool = False
+    taken: Path | None = None
+    fetch_only: bool = False
 
     def download_command(self) -> str | None:
-        """A command that fetches the generated video, or None before there is one."""
+        """A command that fetches the generated video, or None before there is one.
+
+        When the destination was taken meanwhile, the command names a free file beside it
+        rather than the same path (which would fail again) or ``--overwrite`` (which would clobber).
+        """
         if self.video is None:
             return None
         words = ["qubrid-video", "download", printable_url(self.video.url)]
         if self.video.request_id:
-            words += ["--request-id", self.video.request_id]
-        words += ["-o", self.output or "."]
+            words += ["--request-id", printable(self.video.request_id)]
+        words += ["-o", str(free_name(self.taken)) if self.taken is not None else (self.output or ".")]
         return shlex.join(words)
 
     def fail(self, error: BaseException, debug: bool) -> int:
         """Print the report of `error` (and its traceback with `debug`); return the exit status."""
         if debug:
             traceback.print_exception(error, file=sys.stderr)
-        generated = self.video is not None and not isinstance(error, KeyboardInterrupt)
+        generated = self.video is not None and not isinstance(error, KeyboardInterrupt) and not self.fetch_only
         status = DOWNLOAD if generated else exit_status(error)
-        if isinstance(error, KeyboardInterrupt):
-            how = "terminated (SIGTERM)" if isinstance(error, Terminated) else "interrupted"
+        if generated and isinstance(error, qv.DestinationExistsError):
+            self.taken = Path(error.path)
+            message = f"{error.path} appeared while the video was being made; it was left alone"
+        elif generated and not isinstance(error, qv.QubridError | OSError):
+            message = f"the video could not be saved ({printable(type(error).__name__)}: {printable(str(error))})"
+        elif isinstance(error, KeyboardInterrupt):
+            how = (
+                f"terminated ({signal.Signals(error.signum).name})" if isinstance(error, Terminated) else "interrupted"
+            )
             message = f"{how}; nothing partial was left on disk"
         else:
             message = describe(error, self.options)
         # An SDK error knows whether the generation may have run; Ctrl-C only knows a request was out.
         interrupted_in_flight = self.in_flight and isinstance(error, KeyboardInterrupt)
         may_have_generated = (
-            self.video is not None or interrupted_in_flight or bool(getattr(error, "may_have_generated", False))
+            (self.video is not None and not self.fetch_only)
+            or interrupted_in_flight
+            or bool(getattr(error, "may_have_generated", False))
         )
         request_id = self.video.request_id if self.video is not None else getattr(error, "request_id", None)
+        shown_id = printable(request_id) if request_id else None
         if self.as_json:
             result = {
                 "error": message,
@@ -169,17 +250,17 @@ class Report:
                 "url": self.video.url if self.video is not None else None,
                 "request_id": request_id,
                 "may_have_generated": may_have_generated,
-                "download_command": self.download_command(),
+                "download_command": None if self.fetch_only else self.download_command(),
                 "idempotency_key": self.idempotency_key if may_have_generated else None,
             }
             click.echo(json.dumps(result))
         else:
             click.echo(f"qubrid-video: error: {message}", err=True)
-            self._explain(may_have_generated, request_id)
+            self._explain(may_have_generated, shown_id)
         return status
 
     def _explain(self, may_have_generated: bool, request_id: str | None) -> None:
-        if self.video is not None:
+        if self.video is not None and not self.fetch_only:
             click.echo(
                 f"qubrid-video: the video was generated (request {request_id or 'id unknown'}) but not saved; "
                 f"it is at {printable_url(self.video.url)}",
@@ -189,7 +270,8 @@ class Report:
         elif may_have_generated and self.idempotency_key:
             click.echo(
                 "qubrid-video: to get this generation without paying twice, run the same command again with "
-                f"--idempotency-key {self.idempotency_key} (the API replays a request it has seen)",
+                f"--idempotency-key {self.idempotency_key} (an API that honours Idempotency-Key then replays "
+                "the first answer instead of billing again)",
                 err=True,
             )
 
@@ -205,4 +287,9 @@ def reported(debug: bool, *, as_json: bool = False) -> Iterator[Report]:
             click.echo("", err=True)  # end the line the terminal's ^C was echoed on
         sys.exit(report.fail(error, debug))
     except (qv.QubridError, OSError, CommandError) as error:
+        sys.exit(report.fail(error, debug))
+    except Exception as error:
+        # After a paid generation nothing may end in a bare traceback without the video's URL.
+        if report.video is None:
+            raise
         sys.exit(report.fail(error, debug))

@@ -13,7 +13,7 @@ import click
 import qubrid_video as qv
 
 from ._connect import client_settings
-from ._exits import EPILOG, reported
+from ._exits import EPILOG, JsonCommand, reported
 from ._progress import Spinner
 from ._save import check_destination, save
 
@@ -22,7 +22,7 @@ OPTIONS = {"dest": "-o/--output", "overwrite": "--overwrite", "save_audio": "--n
            "prompt_upsampling": "--no-prompt-upsampling", "extra_headers": "--idempotency-key"}  # fmt: skip
 
 
-@click.command(epilog=EPILOG)
+@click.command(cls=JsonCommand, epilog=EPILOG)
 @click.argument("prompt")
 @click.option("--model", default="p-video", show_default=True, help="Video model.")
 @click.option("--image", metavar="PATH|URL", help="Input image: a local file (uploaded) or an http(s) URL.")

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import qubrid_video as qv
 
-from ._exits import DOWNLOAD, USAGE, CommandError
+from ._exits import DOWNLOAD, USAGE, CommandError, printable
 from ._progress import Bar, human_bytes
 
 
@@ -42,12 +42,14 @@ def check_destination(output: str, *, overwrite: bool) -> Path:
     if not directory.is_dir():
         what = "is not a directory" if directory.exists() else "does not exist (create it first)"
         raise CommandError(f"-o: {directory} {what}", USAGE)
+    # A real file named as long as the download's temporary one will be (".NAME.<12 hex>.part"):
+    # permissions, read-only mounts and names too long for the file system all show now.
+    probe = "x" * (len(path.name.encode()) + 6) if directory is not path else "x" * 6
     try:
-        # A real file, as the download will make: permissions, read-only mounts and the like all show.
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".qubrid-video-check-"):
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{probe}.", suffix=".part"):
             pass
     except OSError as exc:
-        raise CommandError(f"-o: cannot write in {directory} ({exc.strerror or exc})", USAGE) from None
+        raise CommandError(f"-o: cannot create a file in {directory} ({exc.strerror or exc})", USAGE) from None
     return path
 
 
@@ -60,4 +62,5 @@ def save(video: qv.Video, target: Path, *, overwrite: bool, as_json: bool) -> No
                   "created": video.created.isoformat() if video.created else None}  # fmt: skip
         click.echo(json.dumps(result))
     else:
-        click.echo(f"saved {path} ({human_bytes(size)}), request {video.request_id}")
+        request = f", request {printable(video.request_id)}" if video.request_id else ""
+        click.echo(f"saved {path} ({human_bytes(size)}){request}")
