@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from . import _render
+from ._body import parse_body
 from ._config import KeyPolicy
 from ._errors import RequestError, bad_request, new_request_id
 from ._faults import Fault, FaultKind
@@ -246,7 +245,7 @@ class EmulatorApp:
     async def _generate(self, request: Request, request_id: str, entry: dict[str, Any]) -> Response:
         body = await self._read_body(request)
         content_type = request.headers.get("content-type", "")
-        fields, files = await _parse_body(request, content_type, body)
+        fields, files = await parse_body(request, content_type, body)
         entry["fields"] = {k: (v[:200] if isinstance(v, str) else v) for k, v in fields.items()}
         entry["files"] = {
             name: {"sha256": hashlib.sha256(f.data).hexdigest(), "size": len(f.data), "filename": f.filename,
@@ -511,49 +510,3 @@ class EmulatorApp:
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse({"error": f"bad key request: {exc}"}, status_code=400)
         return JSONResponse({"added": key_label(str(spec["key"]))})
-
-
-async def _parse_body(request: Request, content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, Upload]]:
-    """Read fields and uploads from the body already read; shape errors are left to spec validation."""
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media == "application/json":
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            return {}, {}
-        return (parsed if isinstance(parsed, dict) else {}), {}
-    if media != "multipart/form-data":
-        return {}, {}
-    return await _parse_multipart(request, content_type, body)
-
-
-async def _parse_multipart(
-    request: Request, content_type: str, body: bytes
-) -> tuple[dict[str, Any], dict[str, Upload]]:
-    boundary = content_type.partition("boundary=")[2].split(";")[0].strip().strip('"')
-    # RFC 2046: the body ends with the close delimiter; a body cut short does not.
-    if not boundary or not body.rstrip(b"\r\n").endswith(f"--{boundary}--".encode()):
-        raise bad_request("Malformed multipart body: it is truncated or has no closing boundary.", param=None)
-
-    async def replay() -> Message:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    fields: dict[str, Any] = {}
-    files: dict[str, Upload] = {}
-    replayed = Request({"type": "http", "method": "POST", "headers": request.scope["headers"]}, replay)
-    try:
-        async with replayed.form(max_part_size=4 * 1024 * 1024) as form:
-            for name, value in form.multi_items():
-                if isinstance(value, UploadFile):
-                    data = await value.read()
-                    if name in ("image_file", "audio_file"):
-                        files[name] = Upload(data=data, filename=value.filename, content_type=value.content_type)
-                    else:
-                        fields[name] = data.decode("utf-8", "replace")
-                elif name in ("image_file", "audio_file"):
-                    files[name] = Upload(data=value.encode(), filename=None, content_type=None)
-                else:
-                    fields[name] = value
-    except MultiPartException as exc:
-        raise bad_request(f"Malformed multipart body: {exc.message}.", param=None) from None
-    return fields, files
