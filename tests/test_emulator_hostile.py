@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -79,3 +80,73 @@ def test_json_numbers_out_of_any_range_name_the_field(emulator: Emulator, field:
     message = _assert_400(response, field)
     assert len(message) < 300
     _no_internal_errors(emulator)
+
+
+# Case 2: download ranges, read as RFC 9110 section 14 says.
+
+
+@pytest.fixture(scope="module")
+def video() -> Iterator[tuple[str, bytes]]:
+    """One rendered video on an emulator of its own: its URL and its bytes."""
+    with Emulator() as running:
+        response = _generate(running, json=TINY)
+        url = response.json()["data"][0]["url"]
+        yield url, httpx.get(url).content
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bytes=abc",
+        "bytes=5-2",
+        "bytes=²-",
+        "bytes=0-1,5-9",
+        "bytes=0-1, -5",
+        "items=0-1",
+        "bytes = 0-1",
+        "bytes=",
+        "bytes=-",
+        "bytes",
+    ],
+)
+def test_malformed_or_multiple_ranges_are_ignored(video: tuple[str, bytes], header: str) -> None:
+    """A Range that does not parse, or names several ranges, is ignored: 200 with the whole file."""
+    url, content = video
+    response = httpx.get(url, headers={"Range": header.encode()})  # UTF-8 bytes: '²' is not ASCII
+    assert response.status_code == 200, response.text
+    assert "content-range" not in response.headers
+    assert response.content == content
+
+
+@pytest.mark.parametrize(
+    ("header", "span"),
+    [
+        ("bytes=-100", (-100, None)),
+        ("BYTES=0-1", (0, 2)),
+        ("bytes= 10-19 ,", (10, 20)),
+        ("bytes=0-" + "9" * 5000, (0, None)),
+        ("bytes=-" + "9" * 5000, (0, None)),
+        ("bytes=" + "0" * 5000 + "7-" + "0" * 5000 + "9", (7, 10)),
+    ],
+    ids=["suffix", "unit-case", "spaces-in-list", "huge-last", "huge-suffix", "leading-zeros"],
+)
+def test_satisfiable_ranges_are_206(video: tuple[str, bytes], header: str, span: tuple[int, int | None]) -> None:
+    """Valid single ranges, suffixes and ends past the file (even of 5,000 digits) get 206 and the right bytes."""
+    url, content = video
+    response = httpx.get(url, headers={"Range": header})
+    assert response.status_code == 206, response.text
+    expected = content[span[0] : span[1]]
+    assert response.content == expected
+    first = len(content) - len(expected) if span[0] < 0 else span[0]
+    assert response.headers["content-range"] == f"bytes {first}-{first + len(expected) - 1}/{len(content)}"
+
+
+@pytest.mark.parametrize("header", ["bytes=" + "9" * 5000 + "-", "bytes={size}-", "bytes={size}-{size}", "bytes=-0"])
+def test_unsatisfiable_ranges_are_416(video: tuple[str, bytes], header: str) -> None:
+    """A valid range starting at or past the end (or an empty suffix) is 416 with ``Content-Range: bytes */SIZE``."""
+    url, content = video
+    response = httpx.get(url, headers={"Range": header.format(size=len(content))})
+    assert response.status_code == 416, response.text
+    assert response.headers["content-range"] == f"bytes */{len(content)}"
+    error = response.json()["error"]
+    assert error["request_id"] == response.headers["x-request-id"]

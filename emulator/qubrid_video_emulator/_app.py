@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -26,6 +25,7 @@ from ._errors import RequestError, bad_request, new_request_id
 from ._faults import Fault, FaultKind
 from ._fetch import fetch
 from ._params import GenerationParams, Upload, parse_params, upsample
+from ._ranges import RangeNotSatisfiable, byte_range
 from ._spec import OPERATION_PATH, api_prefix
 from ._state import EmulatorState, Generation, key_label
 from ._store import VideoStore
@@ -134,22 +134,6 @@ def _cdn_error(status: int, message: str, request_id: str, headers: dict[str, st
     body = {"error": {"message": message, "type": "invalid_request_error", "code": "file_error", "param": None,
                       "request_id": request_id}}  # fmt: skip
     return JSONResponse(body, status_code=status, headers={**(headers or {}), "x-request-id": request_id})
-
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """Parse a single-range ``Range`` header into (start, end inclusive); None when unsatisfiable."""
-    match = _RANGE.match(header.strip())
-    if not match or match.group(1) == match.group(2) == "":
-        return None
-    first, last = match.groups()
-    if first == "":
-        start, end = max(0, size - int(last)), size - 1
-    else:
-        start, end = int(first), min(size - 1, int(last)) if last else size - 1
-    return (start, end) if start <= end < size else None
 
 
 class EmulatorApp:
@@ -446,10 +430,11 @@ class EmulatorApp:
         start, end, status = 0, video.size - 1, 200
         wanted = request.headers.get("range")
         if_range = request.headers.get("if-range")
-        if wanted and (if_range is None or if_range == video.etag):
-            span = _byte_range(wanted, video.size)
-            if span is None:
-                return _cdn_error(416, "Range not satisfiable.", request_id, {"content-range": f"bytes */{video.size}"})
+        try:
+            span = byte_range(wanted, video.size) if wanted and if_range in (None, video.etag) else None
+        except RangeNotSatisfiable:
+            return _cdn_error(416, "Range not satisfiable.", request_id, {"content-range": f"bytes */{video.size}"})
+        if span is not None:
             start, end, status = span[0], span[1], 206
             headers["content-range"] = f"bytes {start}-{end}/{video.size}"
         length = end - start + 1
