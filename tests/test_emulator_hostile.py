@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from qubrid_video_emulator import Emulator
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from .conftest import serve_app
 from .openapi_adapters import validate_response
 
 TINY = {"model": "p-video", "prompt": "A butterfly", "duration": 1, "fps": 2, "resolution": "360p", "draft": True}
@@ -150,3 +158,45 @@ def test_unsatisfiable_ranges_are_416(video: tuple[str, bytes], header: str) -> 
     assert response.headers["content-range"] == f"bytes */{len(content)}"
     error = response.json()["error"]
     assert error["request_id"] == response.headers["x-request-id"]
+
+
+# Case 3: pictures small on the wire and huge once decoded.
+
+
+@functools.cache
+def _one_bit_png(width: int, height: int) -> bytes:
+    """A single-colour PNG: a few kilobytes however many pixels, and cheap to make (one bit each)."""
+    buffer = io.BytesIO()
+    Image.new("1", (width, height), 1).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+# 64 megapixels stays under Pillow's own warning (89M), so only the emulator's cap can refuse it.
+@pytest.mark.parametrize("size", [(8000, 8000), (13000, 13000)], ids=["64MP", "169MP"])
+def test_uploaded_picture_over_the_pixel_cap_is_400(emulator: Emulator, size: tuple[int, int]) -> None:
+    """An upload decoding to more than 40 megapixels is refused from its header, naming image_file."""
+    fields = {k: str(v).lower() for k, v in TINY.items()}
+    files = {"image_file": ("huge.png", _one_bit_png(*size), "image/png")}
+    message = _assert_400(_generate(emulator, data=fields, files=files), "image_file")
+    assert "40,000,000 pixels" in message
+    assert emulator.generations == 0
+
+
+def test_fetched_picture_over_the_pixel_cap_is_400(emulator: Emulator) -> None:
+    """The same cap holds for a picture fetched from a (loopback) URL, naming image."""
+    picture = _one_bit_png(8000, 8000)
+
+    async def serve_png(request: Request) -> Response:
+        return Response(picture, media_type="image/png")
+
+    with serve_app(Starlette(routes=[Route("/huge.png", serve_png)])) as origin:
+        message = _assert_400(_generate(emulator, json={**TINY, "image": f"{origin}/huge.png"}), "image")
+    assert "40,000,000 pixels" in message
+    assert emulator.generations == 0
+
+
+def test_an_8k_picture_is_under_the_cap(emulator: Emulator) -> None:
+    """A 7680 x 4320 picture (33 megapixels) is still accepted."""
+    fields = {k: str(v).lower() for k, v in TINY.items()}
+    files = {"image_file": ("8k.png", _one_bit_png(7680, 4320), "image/png")}
+    assert _generate(emulator, data=fields, files=files).status_code == 200
