@@ -200,3 +200,87 @@ def test_an_8k_picture_is_under_the_cap(emulator: Emulator) -> None:
     fields = {k: str(v).lower() for k, v in TINY.items()}
     files = {"image_file": ("8k.png", _one_bit_png(7680, 4320), "image/png")}
     assert _generate(emulator, data=fields, files=files).status_code == 200
+
+
+# Case 4: the control API refuses what a web page could send it (CSRF).
+
+EVIL = "http://evil.example"
+SIMPLE_FORM = {"Content-Type": "text/plain"}  # what a page may POST cross-origin without a preflight
+
+
+def _control(emulator: Emulator, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    return httpx.request(method, f"{emulator.origin}/_emulator/{path}", timeout=30, **kwargs)
+
+
+def _assert_control_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "code", "param", "request_id"}
+    assert error["code"] == code
+    assert error["param"] is None
+    assert error["request_id"] == response.headers["x-request-id"]
+
+
+def _key_works(emulator: Emulator, key: str) -> bool:
+    return _generate(emulator, json=TINY, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({**SIMPLE_FORM, "Origin": EVIL}, 403, "forbidden_origin"),
+        ({"Content-Type": "application/json", "Origin": EVIL}, 403, "forbidden_origin"),
+        ({"Content-Type": "application/json", "Origin": "null"}, 403, "forbidden_origin"),
+        ({"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403, "forbidden_origin"),
+        ({"Content-Type": "application/json", "Sec-Fetch-Site": "same-site"}, 403, "forbidden_origin"),
+        (SIMPLE_FORM, 415, "unsupported_content_type"),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_content_type"),
+        ({}, 415, "unsupported_content_type"),
+    ],
+    ids=["text-evil", "json-evil", "origin-null", "cross-site", "same-site", "text", "form", "no-type"],
+)
+def test_control_api_refuses_what_a_web_page_can_send(
+    emulator: Emulator, headers: dict[str, str], status: int, code: str
+) -> None:
+    """A foreign Origin or Sec-Fetch-Site is 403, a body that is not JSON 415; nothing changes."""
+    key = _control(emulator, "POST", "keys", content=b'{"key": "sk-evil"}', headers=headers)
+    _assert_control_error(key, status, code)
+    fault = _control(emulator, "POST", "faults", content=b'{"kind": "500", "count": 5}', headers=headers)
+    _assert_control_error(fault, status, code)
+    assert emulator.state.faults.pending() == 0
+    assert not _key_works(emulator, "sk-evil")
+
+
+def test_control_api_refuses_foreign_origins_for_every_route(emulator: Emulator) -> None:
+    """Clearing the journal or the faults, and reading them, from a foreign origin are 403 too."""
+    _generate(emulator, json=TINY)
+    emulator.inject("502")
+    for method, path in [("DELETE", "journal"), ("DELETE", "faults"), ("GET", "journal"), ("GET", "health")]:
+        _assert_control_error(_control(emulator, method, path, headers={"Origin": EVIL}), 403, "forbidden_origin")
+    assert len(emulator.requests()) == 1
+    assert emulator.state.faults.pending() == 1
+
+
+def test_control_api_accepts_its_own_origin_and_no_origin(emulator: Emulator) -> None:
+    """The emulator's own origin (or localhost on its port) and no Origin at all, with JSON, still work."""
+    port = emulator.origin.rsplit(":", 1)[1]
+    for number, origin in enumerate([emulator.origin, f"http://localhost:{port}", None]):
+        headers = {"Sec-Fetch-Site": "same-origin"} | ({"Origin": origin} if origin else {})
+        added = _control(emulator, "POST", "keys", json={"key": f"sk-{number}"}, headers=headers)
+        assert added.status_code == 200, added.text
+        assert _key_works(emulator, f"sk-{number}")
+    near_miss = _control(
+        emulator, "POST", "keys", json={"key": "sk-x"}, headers={"Origin": f"http://localhost:1{port}"}
+    )
+    _assert_control_error(near_miss, 403, "forbidden_origin")
+    cleared = _control(emulator, "DELETE", "journal", headers={"Origin": emulator.origin})
+    assert cleared.json() == {"requests": [], "downloads": []}
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 100_000, b"[1]", b'"sk"', b'{"key": "k", "models": 5}'])
+@pytest.mark.parametrize("path", ["keys", "faults"])
+def test_control_api_bad_json_is_400(emulator: Emulator, path: str, body: bytes) -> None:
+    """Nesting bombs and JSON that is not an object are a 400, not a crash."""
+    response = _control(emulator, "POST", path, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert _control(emulator, "GET", "health").json()["status"] == "ok"

@@ -21,7 +21,8 @@ from starlette.routing import Route
 from . import _render
 from ._body import parse_body
 from ._config import KeyPolicy
-from ._errors import RequestError, bad_request, new_request_id
+from ._control import guarded, json_object
+from ._errors import RequestError, bad_request, error_response, new_request_id
 from ._faults import Fault, FaultKind
 from ._fetch import fetch
 from ._params import GenerationParams, Upload, parse_params, upsample
@@ -130,12 +131,6 @@ class _FileSlice(Response):
         await send({"type": "http.response.body", "body": b""})
 
 
-def _cdn_error(status: int, message: str, request_id: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"message": message, "type": "invalid_request_error", "code": "file_error", "param": None,
-                      "request_id": request_id}}  # fmt: skip
-    return JSONResponse(body, status_code=status, headers={**(headers or {}), "x-request-id": request_id})
-
-
 class EmulatorApp:
     """The ASGI application: routes each connection by the port it arrived on.
 
@@ -151,10 +146,10 @@ class EmulatorApp:
         handlers: dict[Any, Callable[..., Any]] = {HTTPException: self._http_error}
         api_routes = [
             Route(prefix + OPERATION_PATH, self.generate, methods=["POST"]),
-            Route("/_emulator/health", self.health, methods=["GET"]),
-            Route("/_emulator/journal", self.journal, methods=["GET", "DELETE"]),
-            Route("/_emulator/faults", self.faults, methods=["POST", "DELETE"]),
-            Route("/_emulator/keys", self.keys, methods=["POST"]),
+            Route("/_emulator/health", guarded(self.health), methods=["GET"]),
+            Route("/_emulator/journal", guarded(self.journal), methods=["GET", "DELETE"]),
+            Route("/_emulator/faults", guarded(self.faults), methods=["POST", "DELETE"]),
+            Route("/_emulator/keys", guarded(self.keys), methods=["POST"]),
         ]
         if state.config.same_origin_files:
             api_routes += files
@@ -425,7 +420,7 @@ class EmulatorApp:
     def _download(self, request: Request, request_id: str, entry: dict[str, Any]) -> Response:
         video = self.store.lookup(request.path_params["name"])
         if video is None:
-            return _cdn_error(404, "No such video.", request_id)
+            return error_response(404, "No such video.", code="file_error", request_id=request_id)
         headers = {"etag": video.etag, "accept-ranges": "bytes", "x-request-id": request_id}
         start, end, status = 0, video.size - 1, 200
         wanted = request.headers.get("range")
@@ -433,7 +428,9 @@ class EmulatorApp:
         try:
             span = byte_range(wanted, video.size) if wanted and if_range in (None, video.etag) else None
         except RangeNotSatisfiable:
-            return _cdn_error(416, "Range not satisfiable.", request_id, {"content-range": f"bytes */{video.size}"})
+            unsatisfiable = {"content-range": f"bytes */{video.size}"}
+            return error_response(416, "Range not satisfiable.", code="file_error", request_id=request_id,
+                                  headers=unsatisfiable)  # fmt: skip
         if span is not None:
             start, end, status = span[0], span[1], 206
             headers["content-range"] = f"bytes {start}-{end}/{video.size}"
@@ -473,7 +470,7 @@ class EmulatorApp:
             self.state.faults.clear()
             return JSONResponse({"pending": 0})
         try:
-            spec = await request.json()
+            spec = await json_object(request)
             knobs = {k: float(spec[k]) for k in ("delay", "retry_after", "cut_at") if k in spec}
             if "rate" in spec:
                 kinds = [Fault(kind, **knobs) for kind in spec.get("kinds") or list(FaultKind)]
@@ -487,7 +484,7 @@ class EmulatorApp:
     async def keys(self, request: Request) -> JSONResponse:
         """``POST {"key", "credits", "models", "rate_limit"}``: accept another API key."""
         try:
-            spec = await request.json()
+            spec = await json_object(request)
             policy = KeyPolicy(
                 credits=spec.get("credits"), models=spec.get("models"), rate_limit=spec.get("rate_limit")
             )
