@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Iterator
+import socketserver
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
-from qubrid_video_emulator import Emulator
+from qubrid_video_emulator import Emulator, EmulatorConfig
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -284,3 +287,109 @@ def test_control_api_bad_json_is_400(emulator: Emulator, path: str, body: bytes)
     response = _control(emulator, "POST", path, content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400, response.text
     assert _control(emulator, "GET", "health").json()["status"] == "ok"
+
+
+# Case 5: input URLs whose redirects leave the machine while the emulator is offline.
+
+
+class _RawServer(socketserver.ThreadingTCPServer):
+    """A loopback HTTP server answering raw bytes chosen per path; it records every request line."""
+
+    daemon_threads = True
+
+    def __init__(self, answer: Callable[[str], bytes]) -> None:
+        super().__init__(("127.0.0.1", 0), _RawHandler)
+        self.answer = answer
+        self.lines: list[str] = []
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _RawHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        server = self.server
+        assert isinstance(server, _RawServer)
+        head = b""
+        while b"\r\n\r\n" not in head and (chunk := self.request.recv(65536)):
+            head += chunk
+        line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        server.lines.append(line)
+        self.request.sendall(server.answer(line.split(" ")[1] if " " in line else ""))
+
+
+@contextmanager
+def _raw_server(answer: Callable[[str], bytes]) -> Iterator[_RawServer]:
+    server = _RawServer(answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def _redirect(location: str) -> bytes:
+    return f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+
+
+def _png_answer(path: str) -> bytes:
+    picture = _one_bit_png(64, 64)
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {len(picture)}\r\nConnection: close\r\n\r\n"
+    return head.encode() + picture
+
+
+@pytest.mark.parametrize("field", ["image", "audio"])
+def test_redirect_off_loopback_is_not_followed_when_offline(emulator: Emulator, field: str) -> None:
+    """A loopback URL redirecting to a non-loopback host (0.0.0.0 reaches this machine) is a 400; no hop is made."""
+    with _raw_server(_png_answer) as target:
+        hop = f"http://0.0.0.0:{target.server_address[1]}/x.png"
+        with _raw_server(lambda path: _redirect(hop)) as redirector:
+            response = _generate(emulator, json={**TINY, field: f"{redirector.origin}/start"})
+            message = _assert_400(response, field)
+        assert "redirect" in message
+        assert "leaves this machine" in message
+        assert redirector.lines == ["GET /start HTTP/1.1"]
+        assert target.lines == []
+
+
+def test_redirect_to_an_unresolvable_host_is_refused_before_any_lookup(emulator: Emulator) -> None:
+    """The hop's host is judged by its name, so the 400 says the redirect leaves the machine."""
+    with _raw_server(lambda path: _redirect("http://example.invalid/x.png")) as redirector:
+        message = _assert_400(_generate(emulator, json={**TINY, "image": f"{redirector.origin}/a"}), "image")
+    assert "leaves this machine" in message
+    assert "example.invalid" in message
+
+
+def test_redirects_on_loopback_are_followed(emulator: Emulator) -> None:
+    """Relative and absolute redirects that stay on loopback are followed to the picture."""
+
+    def answer(path: str) -> bytes:
+        return {"/a": _redirect("/b"), "/b": _redirect(f"http://localhost:{port}/c.png")}.get(path) or _png_answer(path)
+
+    with _raw_server(answer) as server:
+        port = server.server_address[1]
+        response = _generate(emulator, json={**TINY, "image": f"{server.origin}/a"})
+        assert response.status_code == 200, response.text
+        assert server.lines == ["GET /a HTTP/1.1", "GET /b HTTP/1.1", "GET /c.png HTTP/1.1"]
+
+
+def test_redirect_loops_stop_after_five_hops(emulator: Emulator) -> None:
+    """A redirect loop is a 400 naming the field after a handful of hops, not twenty."""
+    with _raw_server(_redirect) as server:  # every path redirects to itself
+        message = _assert_400(_generate(emulator, json={**TINY, "image": f"{server.origin}/loop"}), "image")
+        assert "redirects" in message
+        assert len(server.lines) == 6  # the first request and five redirects
+
+
+def test_redirect_off_loopback_is_followed_when_remote_fetching_is_on() -> None:
+    """With fetch_remote, each hop may leave loopback, as the first URL may."""
+    with Emulator(EmulatorConfig(fetch_remote=True)) as emulator, _raw_server(_png_answer) as target:
+        hop = f"http://0.0.0.0:{target.server_address[1]}/x.png"
+        with _raw_server(lambda path: _redirect(hop)) as redirector:
+            response = _generate(emulator, json={**TINY, "image": f"{redirector.origin}/start"})
+        assert response.status_code == 200, response.text
+        assert target.lines == ["GET /x.png HTTP/1.1"]
