@@ -93,6 +93,14 @@ def test_json_numbers_out_of_any_range_name_the_field(emulator: Emulator, field:
     _no_internal_errors(emulator)
 
 
+def test_json_long_number_under_a_repeated_key_is_a_400(emulator: Emulator) -> None:
+    """A long number dropped with the first of two equal keys still gets a 400, not a crash."""
+    body = b'{"duration": ' + b"9" * 5000 + b', "model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}'
+    response = _generate(emulator, content=body, headers={"Content-Type": "application/json"})
+    _assert_400(response, None)
+    _no_internal_errors(emulator)
+
+
 # Case 2: download ranges, read as RFC 9110 section 14 says.
 
 

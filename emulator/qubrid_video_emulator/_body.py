@@ -75,9 +75,11 @@ def load_json(body: bytes) -> Any:
     # Counting brackets (C speed) spares ordinary bodies the walk; strings holding brackets only cost a walk.
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _deeper_than(parsed, MAX_JSON_DEPTH):
         raise _too_deep()
-    if longs:
-        items = parsed.items() if isinstance(parsed, dict) else [(None, parsed)]
-        name, long = next((k, found) for k, v in items if (found := _long_number(v)) is not None)
+    items = parsed.items() if isinstance(parsed, dict) else [(None, parsed)]
+    # A long number under a key given twice was dropped with the first value: nothing to refuse then.
+    found = next(((k, n) for k, v in items if (n := _long_number(v)) is not None), None) if longs else None
+    if found is not None:
+        name, long = found
         where = f"'{name}'" if name is not None else "the request body"
         raise bad_request(f"Invalid value for {where}: a number of {long.digits} digits is out of range.", param=name)
     return parsed

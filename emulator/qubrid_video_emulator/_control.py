@@ -68,7 +68,8 @@ def guarded(handler: Handler) -> Handler:
     """Wrap a control route: refuse foreign origins (403) and bodies that are not JSON (415)."""
 
     async def guard(request: Request) -> Response:
-        return _refusal(request) or await handler(request)
+        refusal = _refusal(request)
+        return refusal if refusal is not None else await handler(request)
 
     return guard
 
