@@ -17,7 +17,7 @@ MAX_JSON_DEPTH = 32
 
 
 class _LongNumber:
-    """Stands in for a JSON integer too long to be any field's value; converting it could take seconds."""
+    """Stands in for a JSON integer too long to be any field's value (int() refuses past 4,300 digits)."""
 
     def __init__(self, digits: int) -> None:
         self.digits = digits
@@ -76,7 +76,8 @@ def load_json(body: bytes) -> Any:
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _deeper_than(parsed, MAX_JSON_DEPTH):
         raise _too_deep()
     items = parsed.items() if isinstance(parsed, dict) else [(None, parsed)]
-    # A long number under a key given twice was dropped with the first value: nothing to refuse then.
+    # A long number under a key given twice went with the first value: not here to name (validation,
+    # parsing the body again, refuses it).
     found = next(((k, n) for k, v in items if (n := _long_number(v)) is not None), None) if longs else None
     if found is not None:
         name, long = found

@@ -12,7 +12,6 @@ import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,29 +30,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _own_origin(origin: str, scope: Scope) -> bool:
-    """True when `origin` names the address and port this connection arrived on (or localhost, on loopback)."""
+def _own_origins(scope: Scope) -> set[str]:
+    """The origins naming the address and port this connection arrived on (and localhost, on loopback)."""
     host, port = scope.get("server") or ("", None)
     scheme = scope.get("scheme", "http")
-    parts = urlsplit(origin)
-    try:
-        origin_port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-    except ValueError:
-        return False
-    names = {host, "localhost"} if _is_loopback(host) else {host}
-    return (
-        parts.scheme == scheme
-        and parts.hostname in names
-        and origin_port == port
-        and origin == f"{parts.scheme}://{parts.netloc}"  # a serialised origin has no path, query or user
-    )
+    names = [host, "localhost"] if _is_loopback(host) else [host]
+    hosts = [f"[{name}]" if ":" in name else name for name in names]
+    ports = [f":{port}", ""] if port == _DEFAULT_PORTS.get(scheme) else [f":{port}"]
+    return {f"{scheme}://{name}{suffix}" for name in hosts for suffix in ports}
 
 
 def _refusal(request: Request) -> Response | None:
     origin = request.headers.get("origin")
     site = request.headers.get("sec-fetch-site", "").lower()
     # "same-site" too: another port on localhost is another origin, but the same site.
-    if (origin is not None and not _own_origin(origin, request.scope)) or site in ("cross-site", "same-site"):
+    if (origin is not None and origin not in _own_origins(request.scope)) or site in ("cross-site", "same-site"):
         message = "The control API only accepts requests from this machine's programs, not from web pages."
         return error_response(403, message, code="forbidden_origin")
     has_body = request.method == "POST" or request.headers.get("content-length", "0") != "0"

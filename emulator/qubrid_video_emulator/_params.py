@@ -73,7 +73,7 @@ def _integer(fields: dict[str, Any], name: str, default: int, bounds: tuple[int,
             raise bad_request(f"Invalid value for '{name}': expected a whole number, got {raw[:40]!r}.", param=name)
         digits = len(match.group(1).lstrip("0"))
         if digits > MAX_DIGITS:
-            # int() of thousands of digits is slow, and Python refuses past 4,300: no field needs that many.
+            # int() refuses more than 4,300 digits (a ValueError, once a 500), and no field needs 30.
             raise bad_request(f"{out_of_range} a number of {digits} digits.", param=name)
         raw = int(match.group(0))
     if isinstance(raw, bool) or not isinstance(raw, int):

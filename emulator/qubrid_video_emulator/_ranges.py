@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 _RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
-# Any position with more digits than this is past the end of any file; int() of thousands of
-# digits is slow, and Python refuses past 4,300.
+# Any position with more digits than this is past the end of any file; int() refuses more than
+# 4,300 digits, so longer ones are never converted.
 _MAX_DIGITS = 18
 _PAST_ANY_END = 10**_MAX_DIGITS
 
