@@ -41,6 +41,8 @@ def _fault(value: str) -> tuple[str, int]:
               help="Depart from the contract on purpose: rename_url, created_string, new_status, error_code, "
                    "drop_request_id (repeatable).")  # fmt: skip
 @click.option("--max-body-mb", type=int, default=64, show_default=True, help="Largest request body accepted.")
+@click.option("--idle-timeout", type=float, default=10.0, show_default=True,
+              help="Seconds a client has to send a request's headers before its connection is closed.")  # fmt: skip
 def emulator(**options: Any) -> None:
     """Run a local Qubrid Video API: real MP4s, every documented error, faults on demand.
 
@@ -77,6 +79,7 @@ def emulator(**options: Any) -> None:
             max_body_bytes=options["max_body_mb"] * 1024 * 1024,
             same_origin_files=options["same_origin_files"],
             drift=options["drift"],
+            idle_timeout=options["idle_timeout"],
         )
         server = Emulator(config, host=options["host"], port=options["port"], files_port=options["files_port"])
         for value in options["faults"]:

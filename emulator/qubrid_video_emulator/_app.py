@@ -7,26 +7,26 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from . import _render
+from ._body import parse_body
 from ._config import KeyPolicy
-from ._errors import RequestError, bad_request, new_request_id
+from ._control import guarded, json_object
+from ._errors import RequestError, bad_request, error_response, new_request_id
 from ._faults import Fault, FaultKind
 from ._fetch import fetch
 from ._params import GenerationParams, Upload, parse_params, upsample
+from ._ranges import RangeNotSatisfiable, byte_range
 from ._spec import OPERATION_PATH, api_prefix
 from ._state import EmulatorState, Generation, key_label
 from ._store import VideoStore
@@ -131,28 +131,6 @@ class _FileSlice(Response):
         await send({"type": "http.response.body", "body": b""})
 
 
-def _cdn_error(status: int, message: str, request_id: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"message": message, "type": "invalid_request_error", "code": "file_error", "param": None,
-                      "request_id": request_id}}  # fmt: skip
-    return JSONResponse(body, status_code=status, headers={**(headers or {}), "x-request-id": request_id})
-
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """Parse a single-range ``Range`` header into (start, end inclusive); None when unsatisfiable."""
-    match = _RANGE.match(header.strip())
-    if not match or match.group(1) == match.group(2) == "":
-        return None
-    first, last = match.groups()
-    if first == "":
-        start, end = max(0, size - int(last)), size - 1
-    else:
-        start, end = int(first), min(size - 1, int(last)) if last else size - 1
-    return (start, end) if start <= end < size else None
-
-
 class EmulatorApp:
     """The ASGI application: routes each connection by the port it arrived on.
 
@@ -168,10 +146,10 @@ class EmulatorApp:
         handlers: dict[Any, Callable[..., Any]] = {HTTPException: self._http_error}
         api_routes = [
             Route(prefix + OPERATION_PATH, self.generate, methods=["POST"]),
-            Route("/_emulator/health", self.health, methods=["GET"]),
-            Route("/_emulator/journal", self.journal, methods=["GET", "DELETE"]),
-            Route("/_emulator/faults", self.faults, methods=["POST", "DELETE"]),
-            Route("/_emulator/keys", self.keys, methods=["POST"]),
+            Route("/_emulator/health", guarded(self.health), methods=["GET"]),
+            Route("/_emulator/journal", guarded(self.journal), methods=["GET", "DELETE"]),
+            Route("/_emulator/faults", guarded(self.faults), methods=["POST", "DELETE"]),
+            Route("/_emulator/keys", guarded(self.keys), methods=["POST"]),
         ]
         if state.config.same_origin_files:
             api_routes += files
@@ -246,7 +224,7 @@ class EmulatorApp:
     async def _generate(self, request: Request, request_id: str, entry: dict[str, Any]) -> Response:
         body = await self._read_body(request)
         content_type = request.headers.get("content-type", "")
-        fields, files = await _parse_body(request, content_type, body)
+        fields, files = await parse_body(request, content_type, body)
         entry["fields"] = {k: (v[:200] if isinstance(v, str) else v) for k, v in fields.items()}
         entry["files"] = {
             name: {"sha256": hashlib.sha256(f.data).hexdigest(), "size": len(f.data), "filename": f.filename,
@@ -442,15 +420,18 @@ class EmulatorApp:
     def _download(self, request: Request, request_id: str, entry: dict[str, Any]) -> Response:
         video = self.store.lookup(request.path_params["name"])
         if video is None:
-            return _cdn_error(404, "No such video.", request_id)
+            return error_response(404, "No such video.", code="file_error", request_id=request_id)
         headers = {"etag": video.etag, "accept-ranges": "bytes", "x-request-id": request_id}
         start, end, status = 0, video.size - 1, 200
         wanted = request.headers.get("range")
         if_range = request.headers.get("if-range")
-        if wanted and (if_range is None or if_range == video.etag):
-            span = _byte_range(wanted, video.size)
-            if span is None:
-                return _cdn_error(416, "Range not satisfiable.", request_id, {"content-range": f"bytes */{video.size}"})
+        try:
+            span = byte_range(wanted, video.size) if wanted and if_range in (None, video.etag) else None
+        except RangeNotSatisfiable:
+            unsatisfiable = {"content-range": f"bytes */{video.size}"}
+            return error_response(416, "Range not satisfiable.", code="file_error", request_id=request_id,
+                                  headers=unsatisfiable)  # fmt: skip
+        if span is not None:
             start, end, status = span[0], span[1], 206
             headers["content-range"] = f"bytes {start}-{end}/{video.size}"
         length = end - start + 1
@@ -489,7 +470,7 @@ class EmulatorApp:
             self.state.faults.clear()
             return JSONResponse({"pending": 0})
         try:
-            spec = await request.json()
+            spec = await json_object(request)
             knobs = {k: float(spec[k]) for k in ("delay", "retry_after", "cut_at") if k in spec}
             if "rate" in spec:
                 kinds = [Fault(kind, **knobs) for kind in spec.get("kinds") or list(FaultKind)]
@@ -503,7 +484,7 @@ class EmulatorApp:
     async def keys(self, request: Request) -> JSONResponse:
         """``POST {"key", "credits", "models", "rate_limit"}``: accept another API key."""
         try:
-            spec = await request.json()
+            spec = await json_object(request)
             policy = KeyPolicy(
                 credits=spec.get("credits"), models=spec.get("models"), rate_limit=spec.get("rate_limit")
             )
@@ -511,49 +492,3 @@ class EmulatorApp:
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse({"error": f"bad key request: {exc}"}, status_code=400)
         return JSONResponse({"added": key_label(str(spec["key"]))})
-
-
-async def _parse_body(request: Request, content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, Upload]]:
-    """Read fields and uploads from the body already read; shape errors are left to spec validation."""
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media == "application/json":
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            return {}, {}
-        return (parsed if isinstance(parsed, dict) else {}), {}
-    if media != "multipart/form-data":
-        return {}, {}
-    return await _parse_multipart(request, content_type, body)
-
-
-async def _parse_multipart(
-    request: Request, content_type: str, body: bytes
-) -> tuple[dict[str, Any], dict[str, Upload]]:
-    boundary = content_type.partition("boundary=")[2].split(";")[0].strip().strip('"')
-    # RFC 2046: the body ends with the close delimiter; a body cut short does not.
-    if not boundary or not body.rstrip(b"\r\n").endswith(f"--{boundary}--".encode()):
-        raise bad_request("Malformed multipart body: it is truncated or has no closing boundary.", param=None)
-
-    async def replay() -> Message:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    fields: dict[str, Any] = {}
-    files: dict[str, Upload] = {}
-    replayed = Request({"type": "http", "method": "POST", "headers": request.scope["headers"]}, replay)
-    try:
-        async with replayed.form(max_part_size=4 * 1024 * 1024) as form:
-            for name, value in form.multi_items():
-                if isinstance(value, UploadFile):
-                    data = await value.read()
-                    if name in ("image_file", "audio_file"):
-                        files[name] = Upload(data=data, filename=value.filename, content_type=value.content_type)
-                    else:
-                        fields[name] = data.decode("utf-8", "replace")
-                elif name in ("image_file", "audio_file"):
-                    files[name] = Upload(data=value.encode(), filename=None, content_type=None)
-                else:
-                    fields[name] = value
-    except MultiPartException as exc:
-        raise bad_request(f"Malformed multipart body: {exc.message}.", param=None) from None
-    return fields, files

@@ -51,6 +51,9 @@ class EmulatorConfig:
         render_workers: Threads rendering videos.
         same_origin_files: Serve videos from the API's own origin instead of a second "CDN" origin.
         drift: Ways to depart from the contract on purpose (see ``DRIFT_KINDS``), to test drift checks.
+        idle_timeout: Seconds a client has to send a request's headers after connecting (or after the
+            first byte of a later request on the connection) before it is closed; None for no limit.
+            Idle connections would otherwise hold a file descriptor each, until none is left.
     """
 
     keys: dict[str, KeyPolicy] = attrs.field(factory=lambda: {DEFAULT_API_KEY: KeyPolicy()})
@@ -63,6 +66,12 @@ class EmulatorConfig:
     render_workers: int = 2
     same_origin_files: bool = False
     drift: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    idle_timeout: float | None = attrs.field(default=10.0)
+
+    @idle_timeout.validator
+    def _positive_timeout(self, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+        if value is not None and not value > 0:
+            raise ValueError(f"idle_timeout must be a positive number of seconds or None, not {value!r}")
 
     @drift.validator
     def _known_drift(self, attribute: attrs.Attribute[frozenset[str]], value: frozenset[str]) -> None:

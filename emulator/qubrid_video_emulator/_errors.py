@@ -57,3 +57,18 @@ class RequestError(Exception):
 def bad_request(message: str, *, param: str | None, code: str = "invalid_request") -> RequestError:
     """A 400 naming the offending field."""
     return RequestError(400, message, code=code, param=param)
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An error answer outside the operation's documented statuses (the CDN, the control API), in its shape."""
+    request_id = request_id or new_request_id()
+    body = {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None,
+                      "request_id": request_id}}  # fmt: skip
+    return JSONResponse(body, status_code=status, headers={**(headers or {}), "x-request-id": request_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,8 @@ ASPECT_RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3),
 DURATION_RANGE = (1, 20)
 FPS_RANGE = (1, 60)
 MAX_PROMPT_CHARS = 4000
+MAX_DIGITS = 30
+_WHOLE_NUMBER = re.compile(r"[+-]?([0-9]+)")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -61,15 +64,22 @@ def _even(value: float) -> int:
 
 def _integer(fields: dict[str, Any], name: str, default: int, bounds: tuple[int, int]) -> int:
     raw = fields.get(name, default)
+    low, high = bounds
+    out_of_range = f"Invalid value for '{name}': must be between {low} and {high}, got"
     if isinstance(raw, str):
-        if not raw.strip().lstrip("+-").isdigit():
+        # ASCII digits only: str.isdigit() also accepts '²' (which int() refuses) and other scripts' digits.
+        match = _WHOLE_NUMBER.fullmatch(raw.strip())
+        if match is None:
             raise bad_request(f"Invalid value for '{name}': expected a whole number, got {raw[:40]!r}.", param=name)
-        raw = int(raw)
+        digits = len(match.group(1).lstrip("0"))
+        if digits > MAX_DIGITS:
+            # int() refuses more than 4,300 digits (a ValueError, once a 500), and no field needs 30.
+            raise bad_request(f"{out_of_range} a number of {digits} digits.", param=name)
+        raw = int(match.group(0))
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise bad_request(f"Invalid type for '{name}': expected integer.", param=name)
-    low, high = bounds
     if not low <= raw <= high:
-        raise bad_request(f"Invalid value for '{name}': must be between {low} and {high}, got {raw}.", param=name)
+        raise bad_request(f"{out_of_range} {raw}.", param=name)
     return raw
 
 

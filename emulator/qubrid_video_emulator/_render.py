@@ -17,6 +17,8 @@ import av
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 AUDIO_RATE = 44100
+# Enough for an 8K picture (33 megapixels); decoding is what costs: 13,000 x 13,000 pixels take 2 GB.
+MAX_IMAGE_PIXELS = 40_000_000
 
 
 @attrs.frozen
@@ -35,12 +37,21 @@ class RenderJob:
 
 
 def check_image(data: bytes) -> None:
-    """Raise ValueError unless Pillow can decode the bytes as a picture."""
+    """Raise ValueError unless Pillow can decode the bytes as a picture of at most ``MAX_IMAGE_PIXELS``."""
+    too_big = f"the picture has more than {MAX_IMAGE_PIXELS:,} pixels"
     try:
+        # Image.open reads only the header: the size is known before anything is decoded.
         with Image.open(io.BytesIO(data)) as picture:
-            picture.load()
+            width, height = picture.size
+            if width * height <= MAX_IMAGE_PIXELS:
+                picture.load()
+                return
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own, far higher limits fire inside Image.open (the warning too, where warnings are errors).
+        raise ValueError(too_big) from None
     except Exception as exc:
         raise ValueError(f"not a decodable image ({type(exc).__name__})") from None
+    raise ValueError(f"{too_big} ({width} x {height})")
 
 
 def check_audio(data: bytes) -> None:

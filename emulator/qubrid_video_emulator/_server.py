@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import socket
 import tempfile
@@ -14,10 +13,10 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ._app import TRANSPORT_KEY, EmulatorApp
+from ._app import EmulatorApp
 from ._config import EmulatorConfig, KeyPolicy
+from ._connections import Server, protocol_class
 from ._faults import Fault, FaultKind
 from ._spec import api_prefix
 from ._state import EmulatorState
@@ -30,25 +29,6 @@ class _Terminated(Exception):
 
 def _terminate(signum: int, frame: object) -> None:
     raise _Terminated
-
-
-class _TransportProtocol(H11Protocol):
-    """uvicorn's h11 protocol, handing each request its connection's transport.
-
-    Faults such as a connection dropped before or in the middle of an answer need to close the
-    socket itself, which ASGI does not expose; a custom protocol class is uvicorn's documented hook.
-    """
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Wrap the app so every request on this connection finds the transport in its scope."""
-        super().connection_made(transport)
-        app = self.app
-
-        async def with_transport(scope: Any, receive: Any, send: Any) -> None:
-            scope.setdefault("extensions", {})[TRANSPORT_KEY] = transport
-            await app(scope, receive, send)
-
-        self.app = with_transport
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -131,14 +111,14 @@ class Emulator:
         app = EmulatorApp(self.state, self._store)
         config = uvicorn.Config(
             app,
-            http=_TransportProtocol,
+            http=protocol_class(self.config.idle_timeout),
             lifespan="off",
             log_level="warning",
             access_log=False,
             timeout_keep_alive=30,
             backlog=4096,
         )
-        self._server = uvicorn.Server(config)
+        self._server = Server(config)
         return self._server
 
     def start(self) -> Emulator:
