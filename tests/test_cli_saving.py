@@ -279,19 +279,31 @@ def test_contract_check_without_the_extra_says_which_to_install(emulator: Emulat
     assert emulator.requests() == []
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_emulator_command_cleans_up_on_sigterm_and_sigint(tmp_path: Path, stop: signal.Signals) -> None:
-    """`qubrid-video emulator` stopped by SIGTERM or SIGINT exits 0, says so, and deletes its temporary folder."""
+@pytest.mark.parametrize(
+    ("stops", "ignore_sigint", "by"),
+    [([signal.SIGTERM], False, "SIGTERM"), ([signal.SIGINT], False, "SIGINT"),
+     ([signal.SIGINT, signal.SIGTERM], True, "SIGTERM")],
+    ids=["sigterm", "sigint", "sigint-ignored"],
+)  # fmt: skip
+def test_emulator_command_cleans_up_on_sigterm_and_sigint(
+    tmp_path: Path, stops: list[signal.Signals], ignore_sigint: bool, by: str
+) -> None:
+    """`qubrid-video emulator` stopped by SIGTERM or SIGINT exits 0, says which, and deletes its temporary
+    folder; started with SIGINT ignored (a background job), it keeps ignoring it and stops on SIGTERM."""
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    argv = command("emulator", "--port", "0")
+    argv = command("emulator", "--port", "0", ignore_sigint=ignore_sigint)
     with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None
+        assert proc.stderr is not None
         assert proc.stdout.readline().startswith("http://127.0.0.1:")
+        ready = [proc.stderr.readline() for _ in range(3)]  # the last line says how to stop it
         assert [p.name[:16] for p in tmp_path.iterdir()] == ["qubrid-emulator-"]
-        proc.send_signal(stop)
+        for stop in stops:
+            proc.send_signal(stop)
         _, errors = proc.communicate(timeout=60)
     assert proc.returncode == 0, errors
-    assert "stopped" in errors
+    assert f"Qubrid emulator stopped ({by})." in errors
+    assert ("SIGINT is ignored" in ready[-1]) == ignore_sigint
     assert list(tmp_path.iterdir()) == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Any
 
@@ -96,7 +97,9 @@ def emulator(**options: Any) -> None:
         click.echo(f"Qubrid emulator: API {running.base_url}, videos from {running.files_origin}", err=True)
         if not options["api_keys"]:
             click.echo(f"Use QUBRID_BASE_URL={running.base_url} QUBRID_API_KEY={DEFAULT_API_KEY}", err=True)
-        click.echo("Control API: /_emulator/journal, /_emulator/faults. Ctrl-C or SIGTERM stops.", err=True)
+        ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        stops = "SIGTERM stops it (SIGINT is ignored, as inherited)" if ignored else "Ctrl-C or SIGTERM stops it"
+        click.echo(f"Control API: /_emulator/journal, /_emulator/faults. {stops}.", err=True)
         sys.stdout.flush()
 
     try:
@@ -105,4 +108,5 @@ def emulator(**options: Any) -> None:
         pass  # uvicorn re-raises the Ctrl-C it handled once it has shut down cleanly: a normal stop
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {options['host']}:{options['port']}: {exc.strerror}") from None
-    click.echo("Qubrid emulator stopped.", err=True)
+    by = f" ({server.stopped_by.name})" if server.stopped_by is not None else ""
+    click.echo(f"Qubrid emulator stopped{by}.", err=True)

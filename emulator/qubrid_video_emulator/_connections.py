@@ -8,8 +8,10 @@ logs every failed ``accept()`` (thousands of lines a second).
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import time
+from types import FrameType
 from typing import Any
 
 import h11
@@ -117,7 +119,26 @@ class AcceptErrorThrottle:
 
 
 class Server(uvicorn.Server):
-    """uvicorn's server, with the accept loop's errors throttled on the loop it serves from."""
+    """uvicorn's server, with the accept loop's errors throttled on the loop it serves from.
+
+    Also: a SIGINT that was ignored when serving began (a background job of a shell, nohup...)
+    stays ignored, where uvicorn would take it over; and the signal that stopped it is kept.
+
+    Attributes:
+        sigint_ignored: Leave SIGINT alone (set before serving in the foreground).
+        stopped_by: The first signal that asked it to stop, if any.
+    """
+
+    sigint_ignored = False
+    stopped_by: signal.Signals | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Uvicorn's signal handler, minus an inherited ignored SIGINT."""
+        if sig == signal.SIGINT and self.sigint_ignored:
+            return
+        if self.stopped_by is None:
+            self.stopped_by = signal.Signals(sig)
+        super().handle_exit(sig, frame)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Install the throttle, then start as uvicorn does."""

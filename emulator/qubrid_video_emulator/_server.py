@@ -80,7 +80,8 @@ class Emulator:
         self.state = EmulatorState(self.config)
         self._host, self._port, self._files_port = host, port, files_port
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._server: uvicorn.Server | None = None
+        self._server: Server | None = None
+        self._stopped_by: signal.Signals | None = None
         self._thread: threading.Thread | None = None
         self._store: VideoStore | None = None
         self._sockets: list[socket.socket] = []
@@ -97,7 +98,7 @@ class Emulator:
         """The first configured API key."""
         return next(iter(self.config.keys))
 
-    def _prepare(self) -> uvicorn.Server:
+    def _prepare(self) -> Server:
         self._tmp = tempfile.TemporaryDirectory(prefix="qubrid-emulator-")
         self._store = VideoStore(Path(self._tmp.name), self.config.render_workers)
         api = _listen(self._host, self._port)
@@ -140,7 +141,8 @@ class Emulator:
         """Serve in the foreground until stopped; `ready` is called once listening.
 
         Ctrl-C stops it and raises ``KeyboardInterrupt`` (as uvicorn does); SIGTERM stops it and
-        returns normally. Either way the rendered videos and the temporary folder are deleted.
+        returns normally. Either way the rendered videos and the temporary folder are deleted. A
+        SIGINT ignored when it is called (a background job) stays ignored: stop it with SIGTERM.
         """
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it under the handler that was
         # there before; with the default handler that would kill the process before the cleanup.
@@ -148,15 +150,25 @@ class Emulator:
         previous = signal.signal(signal.SIGTERM, _terminate) if foreground else None
         try:
             server = self._prepare()
+            server.sigint_ignored = foreground and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             if ready is not None:
                 ready(self)
             server.run(sockets=self._sockets)
         except _Terminated:
-            pass
+            self._stopped_by = signal.SIGTERM
+        except KeyboardInterrupt:
+            self._stopped_by = signal.SIGINT
+            raise
         finally:
             if foreground:
                 signal.signal(signal.SIGTERM, previous)
             self._cleanup()
+
+    @property
+    def stopped_by(self) -> signal.Signals | None:
+        """The signal that stopped :meth:`run`, if one did (the first one, when several came)."""
+        first = self._server.stopped_by if self._server is not None else None
+        return first or self._stopped_by
 
     def stop(self) -> None:
         """Stop serving and delete the rendered videos."""
