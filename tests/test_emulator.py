@@ -380,3 +380,15 @@ def test_slow_download_trickles(emulator: Emulator) -> None:
     assert b"".join(chunks) == whole
     assert len(chunks) > 10
     assert time.monotonic() - started >= 0.4
+
+
+def test_a_render_deleted_behind_its_back_is_404(emulator: Emulator) -> None:
+    """A video file removed from the emulator's folder is gone (404), not served as 0 bytes (an expired link)."""
+    answer = httpx.post(f"{emulator.base_url}/videos/generations", json={"model": "p-video", "duration": 1},
+                        headers={"Authorization": f"Bearer {emulator.api_key}"}, timeout=120)  # fmt: skip
+    url = answer.json()["data"][0]["url"]
+    assert httpx.get(url).status_code == 200
+    assert emulator._store is not None
+    for video in emulator._store.root.glob("*.mp4"):
+        video.unlink()
+    assert httpx.get(url).status_code == 404

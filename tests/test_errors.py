@@ -171,3 +171,15 @@ def test_cli_prints_one_error_line_for_a_forged_message(tmp_path: Path) -> None:
     (line,) = result.stderr.splitlines()
     assert line.startswith("qubrid-video: error: HTTP 400 bad value qubrid-video: error: forged ")
     assert "\x1b" not in result.stderr
+
+
+def test_rate_limit_error_says_how_long_the_api_asked_to_wait(emulator: Emulator) -> None:
+    """A 429 that outlasts the retries names the wait the API asked for, on its one line."""
+    emulator.inject("429", count=5, retry_after=120)
+    with (
+        qv.Qubrid(api_key=emulator.api_key, base_url=emulator.base_url) as client,
+        pytest.raises(qv.RateLimitError) as caught,
+    ):
+        client.videos.generate(model="p-video")
+    assert caught.value.retry_after == 120
+    assert str(caught.value).endswith("[retry after 120 s]")

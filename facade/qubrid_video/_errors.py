@@ -224,6 +224,10 @@ class RateLimitError(APIStatusError):
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
 
+    def _describe(self) -> str:
+        wait = f" [retry after {self.retry_after:g} s]" if self.retry_after is not None else ""
+        return super()._describe() + wait
+
 
 class InternalServerError(APIStatusError):
     """500: the API failed; the generation may have run, so it is not retried by default."""
