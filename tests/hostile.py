@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import threading
+import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import qubrid_video as qv
+
+TEST_KEY = "sk-hostile-test-key"
+
 BOMB = gzip.compress(b"\0" * (256 * 1024 * 1024), compresslevel=9)  # ~250 KB on the wire, 256 MiB inflated
+VIDEO_BODY = b'{"created": 1710000000, "data": [{"url": "https://cdn.example/v.mp4"}]}'
 
 
 def raw_answer(status: str, body: bytes, *headers: str) -> bytes:
@@ -18,11 +26,24 @@ def raw_answer(status: str, body: bytes, *headers: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-class Recorder:
-    """What the server saw: each request's head, as text."""
+@functools.cache
+def stacked_bomb(inflated: int = 256 * 1024 * 1024) -> bytes:
+    """`inflated` zero bytes gzipped twice: a couple of kB for ``Content-Encoding: gzip, gzip``."""
+    inner = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = bytes(1024 * 1024)
+    layer = b"".join(inner.compress(zeros) for _ in range(inflated // len(zeros))) + inner.flush()
+    return gzip.compress(layer, compresslevel=9)
 
-    def __init__(self) -> None:
+
+class Recorder:
+    """What the server saw: each request's head, as text.
+
+    ``answer`` is what mode ``canned`` writes; a test may change it between calls.
+    """
+
+    def __init__(self, answer: bytes = b"") -> None:
         self.requests: list[str] = []
+        self.answer = answer
 
 
 async def _read_request(reader: asyncio.StreamReader) -> str:
@@ -74,9 +95,10 @@ async def _behave(mode: str, writer: asyncio.StreamWriter, other: str, answer: b
 def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -> Iterator[tuple[str, Recorder]]:
     """Serve `mode` on a free loopback port in a thread; yield its base URL and what it recorded.
 
-    Mode ``canned`` writes `answer`, byte for byte, to every request, then closes the connection.
+    Mode ``canned`` writes `answer` (``recorder.answer``), byte for byte, to every request, then
+    closes the connection.
     """
-    recorder = Recorder()
+    recorder = Recorder(answer)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     box: dict[str, Any] = {}
@@ -84,7 +106,7 @@ def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             recorder.requests.append(await _read_request(reader))
-            await _behave(mode, writer, other, answer)
+            await _behave(mode, writer, other, recorder.answer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
@@ -112,3 +134,36 @@ def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def calls(flavour: str, base_url: str, count: int = 1, *, timeout: float = 30, image: Any = None,
+          **options: Any) -> list[tuple[qv.Video | qv.AsyncVideo | qv.QubridError, float]]:  # fmt: skip
+    """`count` generate() calls in turn on one client: each one's video or documented error, and its duration.
+
+    The async client spreads calls over POOL_LANES pools in turn, so a pooled connection is met
+    again POOL_LANES calls later.
+    """
+    outcomes: list[tuple[Any, float]] = []
+    if flavour == "sync":
+        with qv.Qubrid(api_key=TEST_KEY, base_url=base_url, **options) as client:
+            for _ in range(count):
+                started = time.monotonic()
+                try:
+                    result: Any = client.videos.generate(model="p-video", image=image, timeout=timeout)
+                except qv.QubridError as error:
+                    result = error
+                outcomes.append((result, time.monotonic() - started))
+        return outcomes
+
+    async def run() -> None:
+        async with qv.AsyncQubrid(api_key=TEST_KEY, base_url=base_url, **options) as client:
+            for _ in range(count):
+                started = time.monotonic()
+                try:
+                    result: Any = await client.videos.generate(model="p-video", image=image, timeout=timeout)
+                except qv.QubridError as error:
+                    result = error
+                outcomes.append((result, time.monotonic() - started))
+
+    asyncio.run(run())
+    return outcomes

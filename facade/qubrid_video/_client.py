@@ -12,6 +12,7 @@ from typing import Any, Literal, NoReturn, Self, TypeVar
 
 import httpx
 
+from ._body import ACCEPT_ENCODING, aread_body, keep_body, read_body
 from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, origin, resolve_options
 from ._contract import ContractDriftWarning, contract_drift, ensure_available
 from ._download import Progress, adownload, destination, download
@@ -24,7 +25,7 @@ from ._errors import (
     ResponseValidationError,
 )
 from ._request import GenerateParams, PreparedRequest, prepare
-from ._response import MAX_BODY_BYTES, GeneratedVideo, parse_success, status_error
+from ._response import GeneratedVideo, parse_success, status_error
 from ._retry import SAFE_TRANSPORT_ERRORS, next_wait
 from ._version import __version__
 from ._video import AsyncVideo, Video
@@ -43,17 +44,6 @@ def _redact(request: httpx.Request | None) -> None:
     """Blank the key in a request that has been sent, so responses and errors never carry it."""
     if request is not None and "authorization" in request.headers:
         request.headers["authorization"] = _REDACTED
-
-
-def _keep_body(response: httpx.Response, body: bytes) -> None:
-    """Give a streamed, closed response the body the SDK read, so ``.json()``, ``.text`` work on it.
-
-    `body` is already decoded (gzip...) and capped at MAX_BODY_BYTES. httpx offers no public way
-    to attach it: re-reading a closed stream fails, and a new ``Response`` built from these headers
-    would decode the body a second time (and lose ``elapsed``, ``http_version``...). So the body
-    is stored where ``Response.read()`` itself stores it.
-    """
-    response._content = body
 
 
 def _request_of(exc: Exception) -> httpx.Request | None:
@@ -158,6 +148,7 @@ class _BaseClient:
         kwargs = dict(prepared.kwargs)
         kwargs["url"] = self._options.base_url + kwargs["url"]
         kwargs["headers"] = {
+            "Accept-Encoding": ACCEPT_ENCODING,  # only what _body can undo within its memory cap
             **self._options.default_headers,
             "Authorization": f"Bearer {self._options.api_key}",
             **kwargs["headers"],
@@ -170,7 +161,7 @@ class _BaseClient:
     ) -> GeneratedVideo | float:
         """The video, or seconds to wait before retrying; raises the error to report otherwise."""
         _redact(response.request)
-        _keep_body(response, body)
+        keep_body(response, body)
         self._log(
             prepared, retries, deadline, status=response.status_code, request_id=response.headers.get("x-request-id")
         )
@@ -262,29 +253,6 @@ class _BaseClient:
         same_origin = origin(video.url) == origin(self._options.base_url)
         headers = {"Authorization": f"Bearer {self._options.api_key}"} if same_origin else {}
         return target, headers
-
-
-def _read_capped(response: httpx.Response, deadline: Deadline) -> bytes:
-    """The (decoded) body, at most MAX_BODY_BYTES of it, giving up when the deadline passes."""
-    chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_BODY_BYTES:
-            break
-        if deadline.remaining() <= 0:
-            raise TimeoutError("deadline passed while reading the answer")
-    return b"".join(chunks)[:MAX_BODY_BYTES]
-
-
-async def _aread_capped(response: httpx.Response) -> bytes:
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_BODY_BYTES:
-            break
-    return b"".join(chunks)[:MAX_BODY_BYTES]
 
 
 class Videos:
@@ -481,7 +449,7 @@ class Qubrid(_BaseClient):
                     request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
                     response = self._http.send(request, stream=True)
                     try:
-                        body = _read_capped(response, deadline)
+                        body = read_body(response, deadline)
                     finally:
                         response.close()
                 except (httpx.TransportError, TimeoutError) as exc:
@@ -603,7 +571,7 @@ class AsyncQubrid(_BaseClient):
                         request = http.build_request(**self._request_kwargs(prepared, deadline, limits))
                         response = await http.send(request, stream=True)
                         try:
-                            body = await _aread_capped(response)
+                            body = await aread_body(response)
                         finally:
                             await response.aclose()
                 except (httpx.TransportError, TimeoutError) as exc:
