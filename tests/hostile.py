@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
+import pickle
 import threading
 import time
+import traceback
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,12 +93,34 @@ async def _behave(mode: str, writer: asyncio.StreamWriter, other: str, answer: b
     await writer.drain()
 
 
+async def _converse(mode: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, recorder: Recorder) -> None:
+    """Modes that play out over a whole connection rather than one answer."""
+    if mode == "slow_reader":  # takes the request's body at 128 KiB/s, never answers
+        recorder.requests.append((await reader.readuntil(b"\r\n\r\n")).decode("latin-1"))
+        while await reader.read(16 * 1024):
+            await asyncio.sleep(0.125)
+        return
+    recorder.requests.append(await _read_request(reader))
+    if mode == "trickle_headers":  # a header that never ends, one byte every 0.5 s
+        writer.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        while True:
+            writer.write(b"a")
+            await writer.drain()
+            await asyncio.sleep(0.5)
+
+
+_CONVERSATIONS = ("slow_reader", "trickle_headers")
+
+
 @contextmanager
 def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -> Iterator[tuple[str, Recorder]]:
     """Serve `mode` on a free loopback port in a thread; yield its base URL and what it recorded.
 
     Mode ``canned`` writes `answer` (``recorder.answer``), byte for byte, to every request, then
-    closes the connection.
+    closes the connection. Whole-connection modes:
+
+    - ``slow_reader``: reads the request's body at 128 KiB/s and never answers.
+    - ``trickle_headers``: answers ``200 OK`` then one header byte every 0.5 s, without end.
     """
     recorder = Recorder(answer)
     loop = asyncio.new_event_loop()
@@ -105,6 +129,9 @@ def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            if mode.startswith(_CONVERSATIONS):
+                await _converse(mode, reader, writer, recorder)
+                return
             recorder.requests.append(await _read_request(reader))
             await _behave(mode, writer, other, recorder.answer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -167,3 +194,22 @@ def calls(flavour: str, base_url: str, count: int = 1, *, timeout: float = 30, i
 
     asyncio.run(run())
     return outcomes
+
+
+def assert_keyless(error: BaseException, key: str = TEST_KEY) -> None:
+    """`key` is nowhere in `error`: not its traceback, its chain, any request in the chain, or its pickle."""
+    texts = ["".join(traceback.format_exception(error)), repr(pickle.dumps(error))]
+    node: BaseException | None = error
+    seen: set[int] = set()
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        texts.append(repr(node))
+        holder = getattr(node, "response", None) or node
+        try:
+            request = holder.request
+        except (AttributeError, RuntimeError):  # httpx raises RuntimeError for an error made without one
+            request = None
+        if request is not None:
+            texts.append(str(list(request.headers.raw)))
+        node = node.__cause__ or node.__context__
+    assert [text for text in texts if key in text] == []

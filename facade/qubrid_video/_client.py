@@ -29,6 +29,7 @@ from ._response import GeneratedVideo, parse_success, status_error
 from ._retry import SAFE_TRANSPORT_ERRORS, next_wait
 from ._version import __version__
 from ._video import AsyncVideo, Video
+from ._wire import Attempt, watch
 
 logger = logging.getLogger("qubrid_video")
 USER_AGENT = f"qubrid-video-python/{__version__}"
@@ -90,12 +91,14 @@ class _BaseClient:
 
     def _new_http(self, http_type: type[HttpT]) -> HttpT:
         t = self._options.timeout
-        return http_type(
+        http = http_type(
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=None),
             limits=LIMITS,
             follow_redirects=False,  # a redirect must never carry the key to another host
             headers={"User-Agent": USER_AGENT},
         )
+        watch(http)
+        return http
 
     @property
     def base_url(self) -> str:
@@ -198,19 +201,19 @@ class _BaseClient:
         warnings.warn(ContractDriftWarning(summary), stacklevel=5)
 
     def _after_transport_error(
-        self, prepared: PreparedRequest, exc: Exception, retries: int, deadline: Deadline
+        self, prepared: PreparedRequest, exc: Exception, retries: int, deadline: Deadline, wire: Attempt
     ) -> float:
         """Seconds to wait before retrying after no answer came; raises the error to report otherwise."""
         _redact(_request_of(exc))
         self._log(prepared, retries, deadline, failure=type(exc).__name__)
         wait = next_wait(self._options.retry, retries, deadline.remaining(), error=exc, resendable=prepared.resendable)
         if wait is None:
-            raise self._connection_error(exc, deadline) from exc
+            raise self._connection_error(exc, deadline, wire) from exc
         return wait
 
-    def _connection_error(self, exc: Exception, deadline: Deadline) -> APIConnectionError:
+    def _connection_error(self, exc: Exception, deadline: Deadline, wire: Attempt) -> APIConnectionError:
         host = httpx.URL(self._options.base_url).host
-        uncertain = not isinstance(exc, SAFE_TRANSPORT_ERRORS)
+        uncertain = not isinstance(exc, SAFE_TRANSPORT_ERRORS) and not wire.unsent
         if isinstance(exc, httpx.TimeoutException | TimeoutError) or deadline.remaining() <= 0:
             what = "the call's deadline passed" if deadline.remaining() <= 0 else f"{type(exc).__name__}"
             return APITimeoutError(f"timed out talking to {host}: {what}", may_have_generated=uncertain)
@@ -445,15 +448,16 @@ class Qubrid(_BaseClient):
         retries = 0
         try:
             while True:
+                request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
                 try:
-                    request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
-                    response = self._http.send(request, stream=True)
-                    try:
-                        body = read_body(response, deadline)
-                    finally:
-                        response.close()
+                    with Attempt(deadline, self._http, request) as wire:  # every socket operation ends by the deadline
+                        response = self._http.send(request, stream=True)
+                        try:
+                            body = read_body(response, deadline)
+                        finally:
+                            response.close()
                 except (httpx.TransportError, TimeoutError) as exc:
-                    wait = self._after_transport_error(prepared, exc, retries, deadline)
+                    wait = self._after_transport_error(prepared, exc, retries, deadline, wire)
                 else:
                     outcome = self._after_response(prepared, response, body, retries, deadline)
                     if isinstance(outcome, GeneratedVideo):
@@ -565,17 +569,18 @@ class AsyncQubrid(_BaseClient):
         retries = 0
         try:
             while True:
+                http = self._lanes[next(self._turn) % len(self._lanes)]
+                request = http.build_request(**self._request_kwargs(prepared, deadline, limits))
                 try:
-                    async with asyncio.timeout(max(deadline.remaining(), 0)):
-                        http = self._lanes[next(self._turn) % len(self._lanes)]
-                        request = http.build_request(**self._request_kwargs(prepared, deadline, limits))
-                        response = await http.send(request, stream=True)
-                        try:
-                            body = await aread_body(response)
-                        finally:
-                            await response.aclose()
+                    with Attempt(None, http, request) as wire:
+                        async with asyncio.timeout(max(deadline.remaining(), 0)):
+                            response = await http.send(request, stream=True)
+                            try:
+                                body = await aread_body(response)
+                            finally:
+                                await response.aclose()
                 except (httpx.TransportError, TimeoutError) as exc:
-                    wait = self._after_transport_error(prepared, exc, retries, deadline)
+                    wait = self._after_transport_error(prepared, exc, retries, deadline, wire)
                 else:
                     outcome = self._after_response(prepared, response, body, retries, deadline)
                     if isinstance(outcome, GeneratedVideo):
