@@ -26,7 +26,7 @@ from ._errors import (
 )
 from ._request import GenerateParams, PreparedRequest, prepare
 from ._response import GeneratedVideo, parse_success, status_error
-from ._retry import SAFE_TRANSPORT_ERRORS, next_wait
+from ._retry import SAFE_TRANSPORT_ERRORS, closed_while_idle, next_wait
 from ._version import __version__
 from ._video import AsyncVideo, Video
 from ._wire import Attempt, watch
@@ -34,8 +34,11 @@ from ._wire import Attempt, watch
 logger = logging.getLogger("qubrid_video")
 USER_AGENT = f"qubrid-video-python/{__version__}"
 # Enough for thousands of concurrent generations on one client; waiting beyond is bounded by each
-# call's deadline, never a pool timeout.
-LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=30)
+# call's deadline, never a pool timeout. An idle connection is dropped before the shortest common
+# server idle timeout (gunicorn 2 s; uvicorn and Node 5 s; AWS ALB 60 s, nginx 75 s), with room
+# for a round trip, so the server rarely closes one just as a request goes out on it (the rare
+# case is resent: see closed_while_idle). Reopening costs a handshake; a generation takes minutes.
+LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=1.5)
 POOL_LANES = 16
 _REDACTED = "Bearer [redacted]"
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -210,6 +213,19 @@ class _BaseClient:
         if wait is None:
             raise self._connection_error(exc, deadline, wire) from exc
         return wait
+
+    def _resend_at_once(self, prepared: PreparedRequest, exc: Exception, wire: Attempt, deadline: Deadline) -> bool:
+        """Whether to resend now, outside the retry budget: the request never reached the API.
+
+        It went out on a pooled connection the server had closed while idle (see closed_while_idle).
+        """
+        stale = closed_while_idle(exc, reused=wire.reused, received=wire.received, since_write=wire.since_write())
+        if not stale or not prepared.resendable or deadline.remaining() <= 0:
+            return False
+        _redact(_request_of(exc))
+        logger.debug("POST /videos/generations: %s on a connection the server had closed while idle; resending",
+                     type(exc).__name__)  # fmt: skip
+        return True
 
     def _connection_error(self, exc: Exception, deadline: Deadline, wire: Attempt) -> APIConnectionError:
         host = httpx.URL(self._options.base_url).host
@@ -445,7 +461,7 @@ class Qubrid(_BaseClient):
     def _generate(self, params: GenerateParams, timeout: object, extra_headers: object) -> Video:
         prepared, limits = self._prepare(params, timeout, extra_headers)
         deadline = Deadline(limits.total)
-        retries = 0
+        retries, resent = 0, False
         try:
             while True:
                 request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
@@ -457,6 +473,9 @@ class Qubrid(_BaseClient):
                         finally:
                             response.close()
                 except (httpx.TransportError, TimeoutError) as exc:
+                    if not resent and self._resend_at_once(prepared, exc, wire, deadline):
+                        resent = True
+                        continue
                     wait = self._after_transport_error(prepared, exc, retries, deadline, wire)
                 else:
                     outcome = self._after_response(prepared, response, body, retries, deadline)
@@ -566,7 +585,7 @@ class AsyncQubrid(_BaseClient):
         import asyncio  # noqa: PLC0415
 
         deadline = Deadline(limits.total)
-        retries = 0
+        retries, resent = 0, False
         try:
             while True:
                 http = self._lanes[next(self._turn) % len(self._lanes)]
@@ -580,6 +599,9 @@ class AsyncQubrid(_BaseClient):
                             finally:
                                 await response.aclose()
                 except (httpx.TransportError, TimeoutError) as exc:
+                    if not resent and self._resend_at_once(prepared, exc, wire, deadline):
+                        resent = True
+                        continue
                     wait = self._after_transport_error(prepared, exc, retries, deadline, wire)
                 else:
                     outcome = self._after_response(prepared, response, body, retries, deadline)

@@ -2,13 +2,15 @@
 
 httpx bounds each read and write by its own timeout, never by a call's total: a server that
 sends one header byte every half second, or reads an upload slowly, keeps a sync call going as
-long as it likes. So the pools the SDK creates open their connections through a network backend
-that, during an :class:`Attempt`:
+long as it likes. And a failed request alone does not tell whether it went out on a pooled
+connection that the server had already closed while it sat idle. So the pools the SDK creates
+open their connections through a network backend that, during an :class:`Attempt`:
 
 - gives every connect, TLS handshake, read and write no more than the time left before the
   call's deadline, and fails it once the deadline has passed (the sync client; the async one
   has ``asyncio.timeout``);
-- counts the request's bytes handed over, to tell an upload cut short from a request sent whole.
+- notes whether the attempt opened a new connection, counts the answer's bytes and the time of
+  the last write.
 
 Outside an attempt (downloads) the wrappers only pass calls through. A caller's own
 ``http_client`` is used as given, without them.
@@ -16,8 +18,10 @@ Outside an attempt (downloads) the wrappers only pass calls through. A caller's 
 
 from __future__ import annotations
 
+import math
 import socket
 import ssl
+import time
 import weakref
 from collections.abc import Iterable
 from contextvars import ContextVar, Token
@@ -35,10 +39,13 @@ class Attempt:
 
     Attributes:
         deadline: The call's deadline, which bounds every socket operation; None leaves them as they are.
+        connected: The attempt opened a new connection (else it used a pooled one, or none).
         handed: Bytes of request handed to the socket layer (some may not have left).
+        received: Bytes of the answer received.
+        last_write: When the attempt last wrote to a socket (monotonic clock); None if it never did.
     """
 
-    __slots__ = ("_http", "_request", "_token", "deadline", "handed")
+    __slots__ = ("_http", "_request", "_token", "connected", "deadline", "handed", "last_write", "received")
 
     def __init__(
         self, deadline: Deadline | None, http: httpx.Client | httpx.AsyncClient, request: httpx.Request
@@ -47,7 +54,10 @@ class Attempt:
         # Kept to be looked at only if the attempt fails: every call pays for __init__.
         self._http = http
         self._request = request
+        self.connected = False
         self.handed = 0
+        self.received = 0
+        self.last_write: float | None = None
         self._token: Token[Attempt | None] | None = None
 
     def __enter__(self) -> Attempt:
@@ -68,6 +78,15 @@ class Attempt:
         """
         length = self._request.headers.get("content-length", "")
         return self._http in _WATCHED and length.isdigit() and self.handed < int(length)
+
+    @property
+    def reused(self) -> bool:
+        """The request was written to a connection that an earlier request had used."""
+        return self.last_write is not None and not self.connected
+
+    def since_write(self) -> float:
+        """Seconds since the attempt last wrote to a socket (infinite if it never did)."""
+        return math.inf if self.last_write is None else time.monotonic() - self.last_write
 
     def budget(self, timeout: float | None, expired: type[Exception]) -> float | None:
         """`timeout`, shortened to the time left before the deadline.
@@ -123,6 +142,7 @@ class _Backend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         attempt = _CURRENT.get()
         if attempt is not None:
+            attempt.connected = True
             timeout = attempt.budget(timeout, httpcore.ConnectTimeout)
         return _Stream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
 
@@ -131,6 +151,7 @@ class _Backend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         attempt = _CURRENT.get()
         if attempt is not None:
+            attempt.connected = True
             timeout = attempt.budget(timeout, httpcore.ConnectTimeout)
         return _Stream(self._inner.connect_unix_socket(path, timeout, socket_options))
 
@@ -155,7 +176,9 @@ class _Stream(httpcore.NetworkStream):
         if attempt is None:
             return self._inner.read(max_bytes, timeout)
         # One read is one recv (or one TLS record read, under one deadline): exact.
-        return self._inner.read(max_bytes, attempt.budget(timeout, httpcore.ReadTimeout))
+        data = self._inner.read(max_bytes, attempt.budget(timeout, httpcore.ReadTimeout))
+        attempt.received += len(data)
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         attempt = _CURRENT.get()
@@ -163,10 +186,13 @@ class _Stream(httpcore.NetworkStream):
             self._inner.write(buffer, timeout)
             return
         attempt.handed += len(buffer)
-        if self._sock is None:
-            self._inner.write(buffer, attempt.budget(timeout, httpcore.WriteTimeout))
-        else:
-            _send(self._sock, buffer, timeout, attempt)
+        try:
+            if self._sock is None:
+                self._inner.write(buffer, attempt.budget(timeout, httpcore.WriteTimeout))
+            else:
+                _send(self._sock, buffer, timeout, attempt)
+        finally:
+            attempt.last_write = time.monotonic()
 
     def close(self) -> None:
         self._inner.close()
@@ -212,11 +238,17 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        attempt = _CURRENT.get()
+        if attempt is not None:
+            attempt.connected = True
         return _AsyncStream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
     ) -> httpcore.AsyncNetworkStream:
+        attempt = _CURRENT.get()
+        if attempt is not None:
+            attempt.connected = True
         return _AsyncStream(await self._inner.connect_unix_socket(path, timeout, socket_options))
 
     async def sleep(self, seconds: float) -> None:
@@ -228,7 +260,11 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
         self._inner = inner
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
+        data = await self._inner.read(max_bytes, timeout)
+        attempt = _CURRENT.get()
+        if attempt is not None:
+            attempt.received += len(data)
+        return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         attempt = _CURRENT.get()
@@ -238,7 +274,10 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
         # Counted before: once handed over, asyncio's transport sends the bytes even if the
         # deadline cancels this write.
         attempt.handed += len(buffer)
-        await self._inner.write(buffer, timeout)
+        try:
+            await self._inner.write(buffer, timeout)
+        finally:
+            attempt.last_write = time.monotonic()
 
     async def aclose(self) -> None:
         await self._inner.aclose()
