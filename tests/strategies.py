@@ -88,3 +88,28 @@ def junk_download_kwargs(tmp: Path) -> st.SearchStrategy[dict[str, Any]]:
         st.fixed_dictionaries({"dest": st.just(str(tmp / "v.mp4")),
                                "progress": _anything.filter(lambda v: v is not None and not callable(v))}),
     )  # fmt: skip
+
+
+# Answers: odd JSON where a 200 holds `created` and `data`. Timestamps beyond what a datetime
+# holds (years 1-9999), beyond 64 bits, negative, floats, and everything that is not a number;
+# `data` often shaped as documented, so odd timestamps meet usable URLs.
+_edge_times = st.sampled_from([10**20, -(10**14), 2**63, -(2**63), 253402300800, -62135596801, 10**400,
+                               1e20, -1e14, float("inf"), float("nan"), 0, -1, 1710000000])  # fmt: skip
+ODD_JSON: st.SearchStrategy[Any] = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20), _edge_times),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+ODD_CREATED: st.SearchStrategy[Any] = st.one_of(_edge_times, ODD_JSON)
+_odd_urls = st.one_of(
+    st.just("https://cdn.example/v.mp4"),
+    st.sampled_from(["http://[::1]/v.mp4", "https://", "http://[", "ftp://x/v.mp4", "https://cdn.example:99999/v.mp4",
+                     "//cdn.example/v.mp4", "https://\u00e9.example/v.mp4", "https://cdn.example/v.mp4\x00"]),
+    ODD_JSON,
+)  # fmt: skip
+_odd_items = st.one_of(
+    st.fixed_dictionaries({"url": _odd_urls}, optional={"revised_prompt": ODD_JSON, "b64_json": ODD_JSON}), ODD_JSON
+)
+ODD_DATA: st.SearchStrategy[Any] = st.one_of(st.lists(_odd_items, min_size=1, max_size=3), ODD_JSON)

@@ -12,6 +12,7 @@ from typing import Any, Literal, NoReturn, Self, TypeVar
 
 import httpx
 
+from ._body import ACCEPT_ENCODING, aread_body, keep_body, read_body
 from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, origin, resolve_options
 from ._contract import ContractDriftWarning, contract_drift, ensure_available
 from ._download import Progress, adownload, destination, download
@@ -25,16 +26,20 @@ from ._errors import (
 )
 from ._headers import merge_headers
 from ._request import GenerateParams, PreparedRequest, prepare
-from ._response import MAX_BODY_BYTES, GeneratedVideo, parse_success, status_error
-from ._retry import SAFE_TRANSPORT_ERRORS, next_wait
+from ._response import GeneratedVideo, parse_success, status_error
+from ._retry import SAFE_TRANSPORT_ERRORS, closed_while_idle, next_wait
 from ._version import __version__
 from ._video import AsyncVideo, Video
+from ._wire import Attempt, watch
 
 logger = logging.getLogger("qubrid_video")
 USER_AGENT = f"qubrid-video-python/{__version__}"
 # Enough for thousands of concurrent generations on one client; waiting beyond is bounded by each
-# call's deadline, never a pool timeout.
-LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=30)
+# call's deadline, never a pool timeout. An idle connection is dropped before the shortest common
+# server idle timeout (gunicorn 2 s; uvicorn and Node 5 s; AWS ALB 60 s, nginx 75 s), with room
+# for a round trip, so the server rarely closes one just as a request goes out on it (the rare
+# case is resent: see closed_while_idle). Reopening costs a handshake; a generation takes minutes.
+LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=1.5)
 POOL_LANES = 16
 _REDACTED = "Bearer [redacted]"
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -44,17 +49,6 @@ def _redact(request: httpx.Request | None) -> None:
     """Blank the key in a request that has been sent, so responses and errors never carry it."""
     if request is not None and "authorization" in request.headers:
         request.headers["authorization"] = _REDACTED
-
-
-def _keep_body(response: httpx.Response, body: bytes) -> None:
-    """Give a streamed, closed response the body the SDK read, so ``.json()``, ``.text`` work on it.
-
-    `body` is already decoded (gzip...) and capped at MAX_BODY_BYTES. httpx offers no public way
-    to attach it: re-reading a closed stream fails, and a new ``Response`` built from these headers
-    would decode the body a second time (and lose ``elapsed``, ``http_version``...). So the body
-    is stored where ``Response.read()`` itself stores it.
-    """
-    response._content = body
 
 
 def _request_of(exc: Exception) -> httpx.Request | None:
@@ -101,12 +95,14 @@ class _BaseClient:
 
     def _new_http(self, http_type: type[HttpT]) -> HttpT:
         t = self._options.timeout
-        return http_type(
+        http = http_type(
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=None),
             limits=LIMITS,
             follow_redirects=False,  # a redirect must never carry the key to another host
             headers={"User-Agent": USER_AGENT},
         )
+        watch(http)
+        return http
 
     @property
     def base_url(self) -> str:
@@ -159,8 +155,11 @@ class _BaseClient:
         kwargs = dict(prepared.kwargs)
         kwargs["url"] = self._options.base_url + kwargs["url"]
         # Yours win over the SDK's, per call over client-wide; each name is sent once (see _headers).
+        # Accept-Encoding is the SDK's alone (a reserved name): only what _body can undo within its cap.
         kwargs["headers"] = merge_headers(
-            {"Authorization": f"Bearer {self._options.api_key}"}, self._options.default_headers, kwargs["headers"]
+            {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": f"Bearer {self._options.api_key}"},
+            self._options.default_headers,
+            kwargs["headers"],
         )
         kwargs["timeout"] = limits.for_attempt(deadline.remaining())
         return kwargs
@@ -170,7 +169,7 @@ class _BaseClient:
     ) -> GeneratedVideo | float:
         """The video, or seconds to wait before retrying; raises the error to report otherwise."""
         _redact(response.request)
-        _keep_body(response, body)
+        keep_body(response, body)
         self._log(
             prepared, retries, deadline, status=response.status_code, request_id=response.headers.get("x-request-id")
         )
@@ -207,19 +206,32 @@ class _BaseClient:
         warnings.warn(ContractDriftWarning(summary), stacklevel=5)
 
     def _after_transport_error(
-        self, prepared: PreparedRequest, exc: Exception, retries: int, deadline: Deadline
+        self, prepared: PreparedRequest, exc: Exception, retries: int, deadline: Deadline, wire: Attempt
     ) -> float:
         """Seconds to wait before retrying after no answer came; raises the error to report otherwise."""
         _redact(_request_of(exc))
         self._log(prepared, retries, deadline, failure=type(exc).__name__)
         wait = next_wait(self._options.retry, retries, deadline.remaining(), error=exc, resendable=prepared.resendable)
         if wait is None:
-            raise self._connection_error(exc, deadline) from exc
+            raise self._connection_error(exc, deadline, wire) from exc
         return wait
 
-    def _connection_error(self, exc: Exception, deadline: Deadline) -> APIConnectionError:
+    def _resend_at_once(self, prepared: PreparedRequest, exc: Exception, wire: Attempt, deadline: Deadline) -> bool:
+        """Whether to resend now, outside the retry budget: the request never reached the API.
+
+        It went out on a pooled connection the server had closed while idle (see closed_while_idle).
+        """
+        stale = closed_while_idle(exc, reused=wire.reused, received=wire.received, since_write=wire.since_write())
+        if not stale or not prepared.resendable or deadline.remaining() <= 0:
+            return False
+        _redact(_request_of(exc))
+        logger.debug("POST /videos/generations: %s on a connection the server had closed while idle; resending",
+                     type(exc).__name__)  # fmt: skip
+        return True
+
+    def _connection_error(self, exc: Exception, deadline: Deadline, wire: Attempt) -> APIConnectionError:
         host = httpx.URL(self._options.base_url).host
-        uncertain = not isinstance(exc, SAFE_TRANSPORT_ERRORS)
+        uncertain = not isinstance(exc, SAFE_TRANSPORT_ERRORS) and not wire.unsent
         if isinstance(exc, httpx.TimeoutException | TimeoutError) or deadline.remaining() <= 0:
             what = "the call's deadline passed" if deadline.remaining() <= 0 else f"{type(exc).__name__}"
             return APITimeoutError(f"timed out talking to {host}: {what}", may_have_generated=uncertain)
@@ -262,29 +274,6 @@ class _BaseClient:
         same_origin = origin(video.url) == origin(self._options.base_url)
         headers = {"Authorization": f"Bearer {self._options.api_key}"} if same_origin else {}
         return target, headers
-
-
-def _read_capped(response: httpx.Response, deadline: Deadline) -> bytes:
-    """The (decoded) body, at most MAX_BODY_BYTES of it, giving up when the deadline passes."""
-    chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_BODY_BYTES:
-            break
-        if deadline.remaining() <= 0:
-            raise TimeoutError("deadline passed while reading the answer")
-    return b"".join(chunks)[:MAX_BODY_BYTES]
-
-
-async def _aread_capped(response: httpx.Response) -> bytes:
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_BODY_BYTES:
-            break
-    return b"".join(chunks)[:MAX_BODY_BYTES]
 
 
 class Videos:
@@ -474,18 +463,22 @@ class Qubrid(_BaseClient):
     def _generate(self, params: GenerateParams, timeout: object, extra_headers: object) -> Video:
         prepared, limits = self._prepare(params, timeout, extra_headers)
         deadline = Deadline(limits.total)
-        retries = 0
+        retries, resent = 0, False
         try:
             while True:
+                request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
                 try:
-                    request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
-                    response = self._http.send(request, stream=True)
-                    try:
-                        body = _read_capped(response, deadline)
-                    finally:
-                        response.close()
+                    with Attempt(deadline, self._http, request) as wire:  # every socket operation ends by the deadline
+                        response = self._http.send(request, stream=True)
+                        try:
+                            body = read_body(response, deadline)
+                        finally:
+                            response.close()
                 except (httpx.TransportError, TimeoutError) as exc:
-                    wait = self._after_transport_error(prepared, exc, retries, deadline)
+                    if not resent and self._resend_at_once(prepared, exc, wire, deadline):
+                        resent = True
+                        continue
+                    wait = self._after_transport_error(prepared, exc, retries, deadline, wire)
                 else:
                     outcome = self._after_response(prepared, response, body, retries, deadline)
                     if isinstance(outcome, GeneratedVideo):
@@ -594,20 +587,24 @@ class AsyncQubrid(_BaseClient):
         import asyncio  # noqa: PLC0415
 
         deadline = Deadline(limits.total)
-        retries = 0
+        retries, resent = 0, False
         try:
             while True:
+                http = self._lanes[next(self._turn) % len(self._lanes)]
+                request = http.build_request(**self._request_kwargs(prepared, deadline, limits))
                 try:
-                    async with asyncio.timeout(max(deadline.remaining(), 0)):
-                        http = self._lanes[next(self._turn) % len(self._lanes)]
-                        request = http.build_request(**self._request_kwargs(prepared, deadline, limits))
-                        response = await http.send(request, stream=True)
-                        try:
-                            body = await _aread_capped(response)
-                        finally:
-                            await response.aclose()
+                    with Attempt(None, http, request) as wire:
+                        async with asyncio.timeout(max(deadline.remaining(), 0)):
+                            response = await http.send(request, stream=True)
+                            try:
+                                body = await aread_body(response)
+                            finally:
+                                await response.aclose()
                 except (httpx.TransportError, TimeoutError) as exc:
-                    wait = self._after_transport_error(prepared, exc, retries, deadline)
+                    if not resent and self._resend_at_once(prepared, exc, wire, deadline):
+                        resent = True
+                        continue
+                    wait = self._after_transport_error(prepared, exc, retries, deadline, wire)
                 else:
                     outcome = self._after_response(prepared, response, body, retries, deadline)
                     if isinstance(outcome, GeneratedVideo):

@@ -117,7 +117,7 @@ def _fast_check(response: httpx.Response, body: bytes) -> list[str]:
         return [f"content type {media or '(none)'} is not the documented application/json"]
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ["body is not valid JSON"]
     validator = _validators()[str(response.status_code)]
     return [

@@ -19,7 +19,8 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # cannot encode.
 _VALUE = re.compile(r"[\t\x20-\x7e]*")
 # Framing headers the SDK computes from the body it builds: a caller's value could only break it.
-_RESERVED = frozenset({"content-type", "content-length", "transfer-encoding", "host"})
+# Accept-Encoding too: the SDK asks only for the encodings it can undo within its memory cap.
+_RESERVED = frozenset({"content-type", "content-length", "transfer-encoding", "host", "accept-encoding"})
 
 
 def check_headers(name: str, headers: object, *, per_call: bool = True) -> dict[str, str]:

@@ -26,11 +26,14 @@ class GeneratedVideo:
 
 
 def _decode(body: bytes) -> object:
-    """The JSON value of a body, or its text when it is not JSON (an HTML page from a proxy...)."""
+    """The JSON value of a body, or its text when it is not JSON (an HTML page from a proxy...).
+
+    JSON nested deeper than Python's recursion limit (``[`` x 100,000) counts as not JSON.
+    """
     text = body.decode("utf-8", errors="replace")
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 
@@ -64,8 +67,20 @@ def parse_success(response: httpx.Response, body: bytes) -> GeneratedVideo:
             body=decoded,
             may_have_generated=True,
         ) from None
-    when = dt.datetime.fromtimestamp(created, dt.UTC) if created is not None else None
-    return GeneratedVideo(url=url, created=when, request_id=request_id)
+    return GeneratedVideo(url=url, created=_timestamp(created), request_id=request_id)
+
+
+def _timestamp(seconds: int | None) -> dt.datetime | None:
+    """A Unix time as an aware datetime; None when absent or outside what a datetime holds (years 1-9999).
+
+    The video is there whatever ``created`` says, so an odd value loses the time, not the video.
+    """
+    if seconds is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _error_fields(decoded: object) -> dict[str, Any]:

@@ -29,6 +29,13 @@ SAFE_TRANSPORT_ERRORS = (
     httpx.WriteError,
     httpx.WriteTimeout,
 )
+# How a request fails when it went out on a pooled connection that the server had closed while
+# it sat idle: the server's FIN or RST is already on its way, so the failure comes within a
+# round trip of the last byte written. Such a request never reached the server's application
+# (Go's net/http resends it the same way). A server that read the request and died while
+# generating fails later than the window, and stays "may have generated".
+CLOSED_WHILE_IDLE_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+CLOSED_WHILE_IDLE_WINDOW = 1.0
 
 
 @attrs.frozen
@@ -92,6 +99,23 @@ def may_have_generated(*, status: int | None = None, error: BaseException | None
     if status is not None:
         return (status not in SAFE_STATUSES and status >= 500) or status == 200
     return not isinstance(error, SAFE_TRANSPORT_ERRORS)
+
+
+def closed_while_idle(error: BaseException, *, reused: bool, received: int, since_write: float) -> bool:
+    """Whether a failed attempt is a request sent on a connection the server had closed while idle.
+
+    Args:
+        error: The transport error.
+        reused: The request went out on a pooled connection, not one opened for it.
+        received: Bytes of answer that had arrived (any byte means the server answered).
+        since_write: Seconds from the attempt's last write to the failure.
+    """
+    return (
+        reused
+        and received == 0
+        and since_write < CLOSED_WHILE_IDLE_WINDOW
+        and isinstance(error, CLOSED_WHILE_IDLE_ERRORS)
+    )
 
 
 def next_wait(
