@@ -14,7 +14,7 @@ import httpx
 
 from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, origin, resolve_options
 from ._contract import ContractDriftWarning, contract_drift, ensure_available
-from ._download import Progress, adownload, destination, download
+from ._download import adownload, download
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -26,6 +26,8 @@ from ._errors import (
 from ._request import GenerateParams, PreparedRequest, prepare
 from ._response import MAX_BODY_BYTES, GeneratedVideo, parse_success, status_error
 from ._retry import SAFE_TRANSPORT_ERRORS, next_wait
+from ._staging import destination
+from ._transfer import Progress
 from ._version import __version__
 from ._video import AsyncVideo, Video
 

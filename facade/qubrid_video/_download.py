@@ -1,159 +1,21 @@
 """Download a video safely: stream to a temporary file, resume after drops, move into place when whole.
 
-The decisions (where to write, which Range to ask for, whether an answer continues the file) are
-made by :class:`Transfer` without I/O; :func:`download` and :func:`adownload` only move bytes.
+The decisions (which Range to ask for, whether an answer continues the file) are made by
+:class:`~._transfer.Transfer` without I/O, and the file is :mod:`._staging`'s; :func:`download`
+and :func:`adownload` only move bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import os
-import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
-from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from ._errors import DestinationExistsError, DownloadError, InvalidParameterError, ParameterTypeError
-
-Progress = Callable[[int, int | None], object]
-MAX_RESUMES = 5
-_NAME_ATTEMPTS = 100  # names carry 48 random bits: even one clash is unlikely
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-
-
-def safe_name(url: str, request_id: str | None) -> str:
-    """A file name from the URL's last path segment, with nothing that could leave the directory."""
-    segment = unquote(urlsplit(url).path).replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("_", segment).lstrip("._")[:150]
-    if not name:
-        name = _UNSAFE.sub("_", f"video-{request_id or 'download'}").strip("._")
-    return name if "." in name else f"{name}.mp4"
-
-
-def destination(dest: object, url: str, request_id: str | None) -> Path:
-    """The file to write: `dest` itself, or a safe name from the URL inside `dest` when it is a directory."""
-    if not isinstance(dest, str | os.PathLike):
-        raise ParameterTypeError("dest", f"expected a file or directory path, got {type(dest).__name__}")
-    raw = os.fspath(dest)
-    if not isinstance(raw, str) or not raw:
-        raise InvalidParameterError("dest", "expected a non-empty file or directory path")
-    path = Path(raw)
-    if path.is_dir() or raw.endswith(("/", os.sep)):
-        path = path / safe_name(url, request_id)
-    if not path.parent.is_dir():
-        raise InvalidParameterError("dest", f"the directory {path.parent} does not exist")
-    return path.absolute()
-
-
-class Transfer:
-    """What has been received of one download, and what to ask for next."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.written = 0
-        self.total: int | None = None
-        self.validator: str | None = None
-
-    def headers(self) -> dict[str, str]:
-        """Headers for the next request: a Range continuing the file when resuming is safe.
-
-        Identity encoding keeps byte offsets and Content-Length about the file itself.
-        """
-        if self.written and self.validator:
-            return {"Accept-Encoding": "identity", "Range": f"bytes={self.written}-", "If-Range": self.validator}
-        return {"Accept-Encoding": "identity"}
-
-    def begin(self, response: httpx.Response) -> bool:
-        """Check an answer; True when its body continues the file, False when it starts it over.
-
-        Raises:
-            DownloadError: an error status, or a partial answer that does not continue the file.
-        """
-        status = response.status_code
-        if status == 206 and self.written:
-            match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
-            if not match or int(match.group(1)) != self.written:
-                raise DownloadError(f"the server resumed at the wrong offset ({response.headers.get('content-range')})",
-                                    url=self.url)  # fmt: skip
-            return True
-        if status != 200:
-            raise DownloadError(f"the video URL answered HTTP {status}", url=self.url)
-        self.written = 0
-        length = response.headers.get("content-length", "")
-        self.total = int(length) if length.isdigit() else None
-        self.validator = response.headers.get("etag") or response.headers.get("last-modified")
-        return False
-
-    def check_complete(self) -> None:
-        """Raise unless the whole announced length arrived."""
-        if self.total is not None and self.written != self.total:
-            raise DownloadError(f"got {self.written} of {self.total} bytes", url=self.url)
-
-
-def _place(partial: Path, target: Path, overwrite: bool) -> None:
-    if overwrite:
-        partial.replace(target)
-        return
-    try:
-        # A hard link fails if the target appeared meanwhile: no window for clobbering it.
-        os.link(partial, target)
-    except FileExistsError:
-        raise DestinationExistsError(str(target)) from None
-    except OSError:
-        if target.exists():
-            raise DestinationExistsError(str(target)) from None
-        partial.replace(target)
-
-
-def _create_partial(target: Path) -> tuple[int, Path]:
-    """Create a new, empty temporary file beside `target`, under a random name, and open it for writing.
-
-    Unlike ``tempfile.mkstemp`` (always 0600), the file is created with mode 0666 and the kernel
-    takes the process's umask off it, so the finished video gets the mode any other tool's file
-    would (0644 under umask 022); reading and restoring the umask instead would race other threads.
-    O_EXCL makes the name ours alone: it never opens an existing file, nor follows a symlink.
-
-    Raises:
-        FileExistsError: every random name tried was taken.
-    """
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
-    for _ in range(_NAME_ATTEMPTS):
-        partial = target.parent / f".{target.name}.{os.urandom(6).hex()}.part"
-        try:
-            return os.open(partial, flags, 0o666), partial
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name beside {target}")
-
-
-@contextlib.contextmanager
-def staged(target: Path, overwrite: bool) -> Iterator[tuple[IO[bytes], Callable[[], None]]]:
-    """A temporary file beside `target`, and a function that moves it into place; removed on any failure."""
-    if target.exists() and not overwrite:
-        raise DestinationExistsError(str(target))
-    descriptor, partial = _create_partial(target)
-    # Unbuffered: network chunks go straight to the file, without a second copy through a buffer.
-    handle = open(descriptor, "wb", buffering=0)  # noqa: SIM115 - closed below, on every path
-
-    def commit() -> None:
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        _place(partial, target, overwrite)
-
-    try:
-        yield handle, commit
-    finally:
-        # After a commit the video lives on under `target` (hard link or rename); on failure, or
-        # Ctrl-C, nothing half-written is left behind.
-        handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
+from ._errors import DownloadError
+from ._staging import staged
+from ._transfer import MAX_RESUMES, Progress, Transfer
 
 
 def _write(handle: IO[bytes], transfer: Transfer, chunk: bytes, progress: Progress | None) -> None:

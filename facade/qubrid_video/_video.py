@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
-from ._download import Progress
+from ._transfer import Progress
 
 if TYPE_CHECKING:
     from ._client import AsyncQubrid, Qubrid
