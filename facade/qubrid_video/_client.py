@@ -12,7 +12,7 @@ from typing import Any, Literal, NoReturn, Self, TypeVar
 
 import httpx
 
-from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, origin, resolve_options
+from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, resolve_options
 from ._contract import ContractDriftWarning, contract_drift, ensure_available
 from ._download import adownload, download
 from ._errors import (
@@ -27,7 +27,7 @@ from ._request import GenerateParams, PreparedRequest, prepare
 from ._response import MAX_BODY_BYTES, GeneratedVideo, parse_success, status_error
 from ._retry import SAFE_TRANSPORT_ERRORS, next_wait
 from ._staging import destination
-from ._transfer import Progress
+from ._transfer import ApiKey, Progress
 from ._version import __version__
 from ._video import AsyncVideo, Video
 
@@ -254,16 +254,14 @@ class _BaseClient:
 
     def _download_args(
         self, video: Video | AsyncVideo, dest: object, overwrite: object, progress: object
-    ) -> tuple[Path, dict[str, str]]:
-        """Check a download's arguments and choose its headers: the key only for the API's own origin."""
+    ) -> tuple[Path, ApiKey]:
+        """Check a download's arguments. The key goes with it, and only to the API's own origin."""
         if not isinstance(overwrite, bool):
             raise ParameterTypeError("overwrite", f"expected True or False, got {type(overwrite).__name__}")
         if progress is not None and not callable(progress):
             raise ParameterTypeError("progress", "expected a callable progress(done, total) or None")
         target = destination(dest, video.url, video.request_id)
-        same_origin = origin(video.url) == origin(self._options.base_url)
-        headers = {"Authorization": f"Bearer {self._options.api_key}"} if same_origin else {}
-        return target, headers
+        return target, ApiKey(self._options.api_key, self._options.base_url)
 
 
 def _read_capped(response: httpx.Response, deadline: Deadline) -> bytes:
@@ -499,8 +497,8 @@ class Qubrid(_BaseClient):
             prepared.close()
 
     def _download(self, video: Video, dest: object, *, overwrite: object, progress: object) -> Path:
-        target, headers = self._download_args(video, dest, overwrite, progress)
-        return download(self._http, video.url, target, headers=headers, overwrite=bool(overwrite),
+        target, key = self._download_args(video, dest, overwrite, progress)
+        return download(self._http, video.url, target, key=key, overwrite=bool(overwrite),
                         progress=progress)  # type: ignore[arg-type]  # fmt: skip
 
     @staticmethod
@@ -508,7 +506,7 @@ class Qubrid(_BaseClient):
         """Download a video that lost its client (unpickled): a plain connection, never any key."""
         target = destination(dest, video.url, video.request_id)
         with httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=Timeout().read) as http:
-            return download(http, video.url, target, headers={}, overwrite=overwrite, progress=progress)
+            return download(http, video.url, target, key=None, overwrite=overwrite, progress=progress)
 
 
 class AsyncQubrid(_BaseClient):
@@ -621,8 +619,8 @@ class AsyncQubrid(_BaseClient):
             prepared.close()
 
     async def _download(self, video: AsyncVideo, dest: object, *, overwrite: object, progress: object) -> Path:
-        target, headers = self._download_args(video, dest, overwrite, progress)
-        return await adownload(self._http, video.url, target, headers=headers, overwrite=bool(overwrite),
+        target, key = self._download_args(video, dest, overwrite, progress)
+        return await adownload(self._http, video.url, target, key=key, overwrite=bool(overwrite),
                                progress=progress)  # type: ignore[arg-type]  # fmt: skip
 
     @staticmethod
@@ -632,4 +630,4 @@ class AsyncQubrid(_BaseClient):
         """Download a video that lost its client (unpickled): a plain connection, never any key."""
         target = destination(dest, video.url, video.request_id)
         async with httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, timeout=Timeout().read) as http:
-            return await adownload(http, video.url, target, headers={}, overwrite=overwrite, progress=progress)
+            return await adownload(http, video.url, target, key=None, overwrite=overwrite, progress=progress)

@@ -3,19 +3,24 @@
 The decisions (which Range to ask for, whether an answer continues the file) are made by
 :class:`~._transfer.Transfer` without I/O, and the file is :mod:`._staging`'s; :func:`download`
 and :func:`adownload` only move bytes.
+
+Failures never carry the key. An httpx error holds its request (whose headers held the key) and a
+traceback whose frames' locals error trackers record; so a DownloadError is chained to a copy of it
+made of its type and message only, and raised outside the ``except`` block, so that the original
+is not kept as its context either.
 """
 
 from __future__ import annotations
 
 import errno
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
 from ._errors import DownloadError
 from ._staging import staged
-from ._transfer import MAX_RESUMES, Progress, Transfer
+from ._transfer import MAX_RESUMES, ApiKey, Progress, Transfer
 
 
 def _write(handle: IO[bytes], transfer: Transfer, chunk: bytes, progress: Progress | None) -> None:
@@ -38,24 +43,43 @@ def _restart_or_continue(handle: IO[bytes], transfer: Transfer, response: httpx.
         handle.truncate()
 
 
+def _told(exc: httpx.TransportError) -> httpx.TransportError:
+    """`exc`'s type and message alone: no request, no traceback, no chain."""
+    return type(exc)(str(exc))
+
+
+def _options(url: str, key: ApiKey | None) -> dict[str, Any]:
+    """Request options: httpx's auth flow adds the key, for the API's own origin only.
+
+    httpx drops the Authorization header when a redirect leaves the origin (it keeps it only for a
+    plain upgrade from http to https on the same host), so the key never follows a redirect away.
+    """
+    if key is not None and key.covers(httpx.URL(url)):
+        return {"follow_redirects": True, "auth": key}
+    return {"follow_redirects": True}
+
+
 def download(
-    http: httpx.Client, url: str, target: Path, *, headers: dict[str, str], overwrite: bool, progress: Progress | None
+    http: httpx.Client, url: str, target: Path, *, key: ApiKey | None, overwrite: bool, progress: Progress | None
 ) -> Path:
     """Fetch `url` into `target` with `http`, resuming up to MAX_RESUMES times after a dropped connection."""
     transfer = Transfer(url)
+    options = _options(url, key)
     with staged(target, overwrite) as (handle, commit):
-        for attempt in range(MAX_RESUMES + 1):
+        failure: httpx.TransportError | None = None
+        for _ in range(MAX_RESUMES + 1):
             try:
-                with http.stream(
-                    "GET", url, headers={**headers, **transfer.headers()}, follow_redirects=True
-                ) as answer:
+                with http.stream("GET", url, headers=transfer.headers(), **options) as answer:
                     _restart_or_continue(handle, transfer, answer)
                     for chunk in answer.iter_raw():
                         _write(handle, transfer, chunk, progress)
+                failure = None
                 break
             except httpx.TransportError as exc:
-                if attempt == MAX_RESUMES:
-                    raise DownloadError(f"the download kept failing ({type(exc).__name__})", url=url) from exc
+                failure = _told(exc)
+        if failure is not None:
+            # Raised here, not in the except block, so the original is not kept as its context.
+            raise DownloadError(f"the download kept failing ({type(failure).__name__})", url=url) from failure
         transfer.check_complete()
         commit()
     return target
@@ -66,24 +90,27 @@ async def adownload(
     url: str,
     target: Path,
     *,
-    headers: dict[str, str],
+    key: ApiKey | None,
     overwrite: bool,
     progress: Progress | None,
 ) -> Path:
     """The async twin of :func:`download`."""
     transfer = Transfer(url)
+    options = _options(url, key)
     with staged(target, overwrite) as (handle, commit):
-        for attempt in range(MAX_RESUMES + 1):
+        failure: httpx.TransportError | None = None
+        for _ in range(MAX_RESUMES + 1):
             try:
-                request_headers = {**headers, **transfer.headers()}
-                async with http.stream("GET", url, headers=request_headers, follow_redirects=True) as answer:
+                async with http.stream("GET", url, headers=transfer.headers(), **options) as answer:
                     _restart_or_continue(handle, transfer, answer)
                     async for chunk in answer.aiter_raw():
                         _write(handle, transfer, chunk, progress)
+                failure = None
                 break
             except httpx.TransportError as exc:
-                if attempt == MAX_RESUMES:
-                    raise DownloadError(f"the download kept failing ({type(exc).__name__})", url=url) from exc
+                failure = _told(exc)
+        if failure is not None:
+            raise DownloadError(f"the download kept failing ({type(failure).__name__})", url=url) from failure
         transfer.check_complete()
         commit()
     return target

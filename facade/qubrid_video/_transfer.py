@@ -1,17 +1,19 @@
-"""Every decision of a download, without I/O: what to call the file, what to ask for, what each answer means."""
+"""Every decision of a download, without I/O: what to call the file, where the key goes, what each answer means."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from ._config import origin
 from ._errors import DownloadError
 
 Progress = Callable[[int, int | None], object]
 MAX_RESUMES = 5
+_REDACTED = "Bearer [redacted]"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
@@ -23,6 +25,33 @@ def safe_name(url: str, request_id: str | None) -> str:
     if not name:
         name = _UNSAFE.sub("_", f"video-{request_id or 'download'}").strip("._")
     return name if "." in name else f"{name}.mp4"
+
+
+class ApiKey(httpx.Auth):
+    """The API key as an httpx auth flow: no plain header dict holding it sits in the download's frames.
+
+    Its repr never shows the key, and once a request has been answered (or has failed) its
+    Authorization header is redacted, so a request kept by a response or an error holds no key.
+    """
+
+    def __init__(self, key: str, base_url: str) -> None:
+        self._key = key
+        self.origin = origin(base_url)
+
+    def __repr__(self) -> str:
+        return f"ApiKey([redacted], origin={self.origin!r})"
+
+    def covers(self, url: httpx.URL) -> bool:
+        """True when `url` is on the API's own origin: that host has the key already."""
+        return origin(url) == self.origin
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Add the key to `request`, and redact it again once httpx is done sending it."""
+        request.headers["Authorization"] = f"Bearer {self._key}"
+        try:
+            yield request
+        finally:
+            request.headers["Authorization"] = _REDACTED
 
 
 class Transfer:
