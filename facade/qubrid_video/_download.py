@@ -12,35 +12,26 @@ is not kept as its context either.
 
 from __future__ import annotations
 
-import errno
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
 from ._errors import DownloadError
-from ._staging import staged
+from ._staging import Partial, staged
 from ._transfer import MAX_RESUMES, ApiKey, Progress, Transfer
 
 
-def _write(handle: IO[bytes], transfer: Transfer, chunk: bytes, progress: Progress | None) -> None:
-    # An unbuffered write may write only part of the chunk (a file-size limit, a full disk): write
-    # the rest, so the failure surfaces as an error instead of a short file saved as complete.
-    view = memoryview(chunk)
-    while view:
-        written = handle.write(view)
-        if not written:
-            raise OSError(errno.EIO, "the file accepted no more bytes")
-        view = view[written:]
+def _take(partial: Partial, transfer: Transfer, chunk: bytes, progress: Progress | None) -> None:
+    partial.write(chunk)
     transfer.written += len(chunk)
     if progress is not None:
         progress(transfer.written, transfer.total)
 
 
-def _restart_or_continue(handle: IO[bytes], transfer: Transfer, response: httpx.Response) -> None:
+def _restart_or_continue(partial: Partial, transfer: Transfer, response: httpx.Response) -> None:
     if not transfer.begin(response):
-        handle.seek(0)
-        handle.truncate()
+        partial.restart()
 
 
 def _told(exc: httpx.TransportError) -> httpx.TransportError:
@@ -65,14 +56,14 @@ def download(
     """Fetch `url` into `target` with `http`, resuming up to MAX_RESUMES times after a dropped connection."""
     transfer = Transfer(url)
     options = _options(url, key)
-    with staged(target, overwrite) as (handle, commit):
+    with staged(target, url, overwrite) as partial:
         failure: httpx.TransportError | None = None
         for _ in range(MAX_RESUMES + 1):
             try:
                 with http.stream("GET", url, headers=transfer.headers(), **options) as answer:
-                    _restart_or_continue(handle, transfer, answer)
+                    _restart_or_continue(partial, transfer, answer)
                     for chunk in answer.iter_raw():
-                        _write(handle, transfer, chunk, progress)
+                        _take(partial, transfer, chunk, progress)
                 failure = None
                 break
             except httpx.TransportError as exc:
@@ -81,7 +72,7 @@ def download(
             # Raised here, not in the except block, so the original is not kept as its context.
             raise DownloadError(f"the download kept failing ({type(failure).__name__})", url=url) from failure
         transfer.check_complete()
-        commit()
+        partial.commit()
     return target
 
 
@@ -97,14 +88,14 @@ async def adownload(
     """The async twin of :func:`download`."""
     transfer = Transfer(url)
     options = _options(url, key)
-    with staged(target, overwrite) as (handle, commit):
+    with staged(target, url, overwrite) as partial:
         failure: httpx.TransportError | None = None
         for _ in range(MAX_RESUMES + 1):
             try:
                 async with http.stream("GET", url, headers=transfer.headers(), **options) as answer:
-                    _restart_or_continue(handle, transfer, answer)
+                    _restart_or_continue(partial, transfer, answer)
                     async for chunk in answer.aiter_raw():
-                        _write(handle, transfer, chunk, progress)
+                        _take(partial, transfer, chunk, progress)
                 failure = None
                 break
             except httpx.TransportError as exc:
@@ -112,5 +103,5 @@ async def adownload(
         if failure is not None:
             raise DownloadError(f"the download kept failing ({type(failure).__name__})", url=url) from failure
         transfer.check_complete()
-        commit()
+        partial.commit()
     return target
