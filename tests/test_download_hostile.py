@@ -1,4 +1,4 @@
-"""Downloads from hostile servers: the key goes to the API's origin only, and shows in no failure.
+"""Downloads from hostile servers: bounded in time and size, the key to the API's origin only and in no failure.
 
 Each server is a raw-socket loopback server from ``hostile.py`` playing the API's own origin, so
 the key really is sent (the video URL is on that origin) and must still show nowhere afterwards.
@@ -7,14 +7,19 @@ the key really is sent (the video URL is on that origin) and must still show now
 from __future__ import annotations
 
 import logging
+import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import qubrid_video as qv
 
 from .downloading import FLAVOURS, KEY, check_failure, fetch
 from .hostile import VIDEO, hostile
+
+DEADLINE = 2.0
 
 
 def _url(base_url: str) -> str:
@@ -39,6 +44,79 @@ def test_key_is_nowhere_in_a_failed_same_origin_download(flavour: str, tmp_path:
     assert recorder.header(0, "authorization") == f"Bearer {KEY}"
     assert "kept failing" in str(error)
     assert type(error.__cause__).__name__ == "RemoteProtocolError"  # what failed is still told
+
+
+@pytest.mark.parametrize(
+    ("mode", "where"),
+    [("trickle:1.9", "call"), ("trickle:1.9", "client"), ("stall", "call"), ("stall", "client")],
+    ids=["trickle-call", "trickle-client", "stall-call", "stall-client"],
+)
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_deadline_bounds_the_whole_download(flavour: str, mode: str, where: str, tmp_path: Path) -> None:
+    """A byte every 1.9 s, or a read that blocks, ends at the deadline (the call's, else the client's total)."""
+    options: dict[str, Any] = {"timeout": DEADLINE} if where == "call" else {}
+    client_options = {"timeout": DEADLINE} if where == "client" else {}
+    with hostile(mode) as (base_url, _):
+        url = _url(base_url)
+        outcome = fetch(flavour, base_url, url, tmp_path / "v.mp4", client_options=client_options, **options)
+    error = check_failure(outcome, qv.DownloadTimeoutError, url, tmp_path)
+    assert isinstance(error, TimeoutError)
+    assert "2 s" in str(error)
+    assert outcome.seconds < DEADLINE + 1
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_size_cap_stops_an_endless_body(flavour: str, tmp_path: Path) -> None:
+    """A chunked body that never ends is cut at max_bytes: DownloadError, nothing on disk."""
+    with hostile("endless") as (base_url, recorder):
+        url = _url(base_url)
+        outcome = fetch(flavour, base_url, url, tmp_path / "v.mp4", max_bytes=2**20, timeout=30)
+    error = check_failure(outcome, qv.DownloadError, url, tmp_path)
+    assert "max_bytes=1048576" in str(error)
+    assert len(recorder.requests) == 1
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_announced_size_over_the_cap_is_refused_before_writing(flavour: str, tmp_path: Path) -> None:
+    """A Content-Length over max_bytes is refused before the first byte is written."""
+    seen: list[int] = []
+    with hostile("huge") as (base_url, _):
+        url = _url(base_url)
+        outcome = fetch(flavour, base_url, url, tmp_path / "v.mp4", max_bytes=2**30,
+                        progress=lambda done, total: seen.append(done))  # fmt: skip
+    error = check_failure(outcome, qv.DownloadError, url, tmp_path)
+    assert f"{10 * 2**30} bytes" in str(error)
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    ("options", "param", "error"),
+    [
+        ({"timeout": 0}, "timeout", qv.InvalidParameterError),
+        ({"timeout": -1.5}, "timeout", qv.InvalidParameterError),
+        ({"timeout": math.nan}, "timeout", qv.InvalidParameterError),
+        ({"timeout": "10"}, "timeout", qv.ParameterTypeError),
+        ({"timeout": True}, "timeout", qv.ParameterTypeError),
+        ({"max_bytes": 0}, "max_bytes", qv.InvalidParameterError),
+        ({"max_bytes": -1}, "max_bytes", qv.InvalidParameterError),
+        ({"max_bytes": 1.5}, "max_bytes", qv.ParameterTypeError),
+        ({"max_bytes": None}, "max_bytes", qv.ParameterTypeError),
+        ({"max_bytes": True}, "max_bytes", qv.ParameterTypeError),
+    ],
+)
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_bad_limits_are_refused_by_name(
+    flavour: str, options: dict[str, Any], param: str, error: type[Exception], tmp_path: Path
+) -> None:
+    """A timeout or max_bytes that is not a positive number is refused, named, before any request."""
+    with hostile("video") as (base_url, recorder):
+        outcome = fetch(flavour, base_url, _url(base_url), tmp_path / "v.mp4", **options)
+        assert recorder.requests == []
+    assert type(outcome.error) is error
+    assert isinstance(outcome.error, qv.InvalidParameterError)
+    assert outcome.error.param == param
+    assert str(outcome.error).startswith(f"{param}: ")
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
