@@ -1,4 +1,4 @@
-"""Downloads from hostile servers: bounded in time and size, the key to the API's origin only and in no failure.
+"""Downloads from hostile servers: bounded in time and size, refusing what cannot be verified, keeping the key.
 
 Each server is a raw-socket loopback server from ``hostile.py`` playing the API's own origin, so
 the key really is sent (the video URL is on that origin) and must still show nowhere afterwards.
@@ -17,7 +17,7 @@ import pytest
 import qubrid_video as qv
 
 from .downloading import FLAVOURS, KEY, check_failure, fetch
-from .hostile import VIDEO, hostile
+from .hostile import CHANGED, VIDEO, hostile
 
 DEADLINE = 2.0
 
@@ -117,6 +117,62 @@ def test_bad_limits_are_refused_by_name(
     assert outcome.error.param == param
     assert str(outcome.error).startswith(f"{param}: ")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("change", sorted(CHANGED))
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_resume_of_a_changed_file_starts_over(flavour: str, change: str, tmp_path: Path) -> None:
+    """A 206 whose ETag or Content-Range total differs from the first answer is not spliced on: the file restarts."""
+    with hostile(f"changed:{change}") as (base_url, recorder):
+        outcome = fetch(flavour, base_url, _url(base_url), tmp_path / "v.mp4")
+    assert outcome.error is None, outcome.error
+    assert outcome.path is not None
+    assert outcome.path.read_bytes() == CHANGED[change][0]
+    assert [recorder.header(i, "range") for i in range(len(recorder.requests))] == [
+        None,
+        f"bytes={len(VIDEO) // 2}-",
+        None,
+    ]
+    assert os.listdir(tmp_path) == ["v.mp4"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "text", "requests"),
+    [
+        ("chunked_cut", "kept failing", 6),
+        ("unframed", "neither Content-Length nor chunked", 1),
+        ("gzip", "Content-Encoding: gzip", 1),
+        ("redirect_loop", "more than 10 redirects", 11),
+        ("location:http://[::1", "invalid redirect", 1),
+        ("location:ftp://127.0.0.1/video.mp4", "not http(s)", 1),
+    ],
+    ids=["chunked-cut", "unframed", "gzip", "redirect-loop", "invalid-location", "ftp-location"],
+)
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_unverifiable_answers_are_refused(flavour: str, mode: str, text: str, requests: int, tmp_path: Path) -> None:
+    """What could save a wrong file, or loop, is a DownloadError naming why; retried only when retrying can help."""
+    with hostile(mode) as (base_url, recorder):
+        url = _url(base_url)
+        error = check_failure(fetch(flavour, base_url, url, tmp_path / "v.mp4"), qv.DownloadError, url, tmp_path)
+    assert text in str(error)
+    assert len(recorder.requests) == requests
+
+
+@pytest.mark.parametrize(
+    ("url", "text"),
+    [
+        ("http://[::1/video.mp4", "not a valid URL"),
+        ("ftp://127.0.0.1/video.mp4", "not http(s)"),
+        ("file:///etc/passwd", "not http(s)"),
+    ],
+)
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_unusable_video_url_is_a_download_error(flavour: str, url: str, text: str, tmp_path: Path) -> None:
+    """A video URL that is invalid or not http(s) is a DownloadError at once, not an httpx error or retries."""
+    with hostile("video") as (base_url, recorder):
+        error = check_failure(fetch(flavour, base_url, url, tmp_path / "v.mp4"), qv.DownloadError, url, tmp_path)
+        assert recorder.requests == []
+    assert text in str(error)
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

@@ -1,6 +1,6 @@
-"""Downloads meeting local limits: a file-size limit, a directory without write permission, long names.
+"""Downloads meeting local limits: a file-size limit, a directory without write permission, long names, memory.
 
-Limits that would hit the test run itself (RLIMIT_FSIZE, dropping root) are set in a
+Limits that would hit the test run itself (RLIMIT_FSIZE, dropping root, peak memory) are set in a
 child process, which downloads from a loopback server of this one and reports what it saw as JSON.
 """
 
@@ -43,6 +43,7 @@ elif args["case"] == "read_only":
         os.setuid(65534)
     directory = Path(tempfile.mkdtemp())
     directory.chmod(0o555)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 outcome = fetch(args["flavour"], args["base_url"], args["url"], directory / "v.mp4")
 error = outcome.error
 print(json.dumps({
@@ -52,6 +53,8 @@ print(json.dumps({
     "message": str(error),
     "leaks": leaks(error) if error is not None else [],
     "left": os.listdir(directory),
+    "size": outcome.path.stat().st_size if outcome.path else None,
+    "peak_growth": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before,
 }))
 if args["case"] == "read_only":
     directory.chmod(0o755)
@@ -103,3 +106,13 @@ def test_longest_allowed_name_downloads(flavour: str, tmp_path: Path) -> None:
     assert outcome.error is None, repr(outcome.error)
     assert (tmp_path / name).read_bytes() == VIDEO
     assert os.listdir(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_redirect_body_is_never_read(flavour: str, tmp_path: Path) -> None:
+    """A redirect carrying 256 MiB of body is followed without reading it: peak memory grows by under 64 MiB."""
+    with hostile("video") as (elsewhere, _), hostile("heavy_redirect:256", other=elsewhere) as (base_url, _):
+        report = _child("memory", flavour, base_url, f"{base_url}/files/video.mp4", tmp_path)
+    assert report["type"] == "NoneType", report["message"]
+    assert report["size"] == len(VIDEO)
+    assert report["peak_growth"] < 64 * 2**20

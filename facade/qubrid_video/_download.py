@@ -1,7 +1,9 @@
 """Download a video: stream it to a temporary file, resume after drops, move it into place when whole.
 
 The decisions are :mod:`._transfer`'s and the file is :mod:`._staging`'s; this module moves the
-bytes, within one deadline for the whole download, resumes and redirects included.
+bytes. It follows redirects itself, one hop at a time, so that a redirect's body is never read,
+and so that it decides at each hop whether the key may go (only while on the API's own origin).
+One deadline bounds the whole download, resumes and redirects included.
 
 Failures never carry the key. An httpx error holds its request (whose headers held the key) and a
 traceback whose frames' locals error trackers record; so a DownloadError is chained to a copy of it
@@ -23,7 +25,9 @@ import httpx
 from ._config import Deadline, Timeout
 from ._errors import DownloadError, DownloadTimeoutError
 from ._staging import Partial, destination, staged
-from ._transfer import MAX_RESUMES, ApiKey, Plan, Transfer, check_options
+from ._transfer import MAX_RESUMES, ApiKey, Plan, Start, Transfer, check_options, video_url
+
+_CHANGED = "the video changed on the server during the download"
 
 
 def plan(
@@ -42,16 +46,27 @@ def plan(
 
     Raises:
         InvalidParameterError: an argument is wrong (``ParameterTypeError`` for its type).
-        DownloadError: the file system refused `dest`.
+        DownloadError: the URL is not a valid http(s) URL, or the file system refused `dest`.
     """
     options = check_options(overwrite, progress, timeout, max_bytes, default_timeout)
     target = destination(dest, url, request_id)
-    return Plan(url, httpx.URL(url), target, *options, key=key)
+    return Plan(url, video_url(url), target, *options, key=key)
 
 
-def _told(exc: httpx.TransportError) -> httpx.TransportError:
+def _told(exc: httpx.HTTPError) -> httpx.HTTPError:
     """`exc`'s type and message alone: no request, no traceback, no chain."""
     return type(exc)(str(exc))
+
+
+def _permanent(exc: httpx.HTTPError) -> str | None:
+    """Why retrying cannot help after `exc`, or None when it may (a dropped connection, a timeout)."""
+    # httpx builds a redirect's request as soon as the answer arrives, even when not following it,
+    # and reports a Location it cannot parse as a RemoteProtocolError raised while handling InvalidURL.
+    if isinstance(exc, httpx.RemoteProtocolError) and isinstance(exc.__context__, httpx.InvalidURL):
+        return "an invalid redirect: its Location is not a valid URL"
+    if isinstance(exc, httpx.UnsupportedProtocol) or not isinstance(exc, httpx.TransportError):
+        return f"the download failed ({type(exc).__name__})"
+    return None
 
 
 class _Run:
@@ -64,25 +79,25 @@ class _Run:
         self.partial = partial
         self.deadline = deadline
 
-    def request(self) -> dict[str, Any]:
-        """Options for the next request: the time left, and the key for the API's own origin only.
-
-        httpx's auth flow adds the key; httpx drops it when a redirect leaves the origin (it keeps
-        it only for an http->https upgrade on the same host).
-        """
+    def request(self, keyed: bool) -> dict[str, Any]:
+        """Options for the next request; httpx's auth flow adds the key when `keyed`."""
         options: dict[str, Any] = {
             "headers": self.transfer.headers(),
             "timeout": self.plan.timeout.for_attempt(self.deadline.remaining()),
-            "follow_redirects": True,
+            "follow_redirects": False,
         }
-        if self.plan.key is not None and self.plan.key.covers(self.plan.address):
+        if keyed:
             options["auth"] = self.plan.key
         return options
 
-    def begin(self, answer: httpx.Response) -> None:
-        """Prepare the file for `answer`'s body."""
-        if not self.transfer.begin(answer):
+    def begin(self, answer: httpx.Response) -> DownloadError | None:
+        """Prepare the file for `answer`'s body; the failure to retry when the file changed on the server."""
+        start = self.transfer.begin(answer)
+        if start is Start.AGAIN:
+            return DownloadError(_CHANGED, url=self.url)
+        if start is Start.FRESH:
             self.partial.restart()
+        return None
 
     def take(self, chunk: bytes) -> None:
         """Write a chunk of the body, within max_bytes, and report progress."""
@@ -96,7 +111,8 @@ class _Run:
         """The error for a download out of time (past the deadline, or `expired`) or out of attempts."""
         if expired or self.deadline.remaining() <= 0:
             return DownloadTimeoutError(f"the download did not finish within {self.deadline.seconds:g} s", url=self.url)
-        return DownloadError(f"the download kept failing ({type(failure).__name__})", url=self.url)
+        reason = str(failure) if isinstance(failure, DownloadError) else type(failure).__name__
+        return DownloadError(f"the download kept failing ({reason})", url=self.url)
 
     def finish(self) -> None:
         """Check that the whole file arrived, and move it into place."""
@@ -157,18 +173,35 @@ def _shut(stream: Any) -> None:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def _attempt(http: httpx.Client, run: _Run, cutoff: _Cutoff) -> httpx.TransportError | None:
-    """One request: None once the body arrived whole, else the failure, to retry."""
+def _follow(http: httpx.Client, run: _Run, cutoff: _Cutoff) -> DownloadError | None:
+    url, keyed = run.plan.first_hop()
+    hops = 0
+    while True:  # Transfer.redirect ends it after MAX_REDIRECTS hops
+        options = run.request(keyed)
+        with http.stream("GET", url, **options) as answer, cutoff.watching(answer):
+            target = run.transfer.redirect(answer, hops)
+            if target is None:
+                again = run.begin(answer)
+                if again is not None:
+                    return again
+                for chunk in answer.iter_raw():
+                    run.take(chunk)
+                    if run.deadline.remaining() <= 0:
+                        raise run.failed(None)
+                return None
+        url, keyed = run.plan.next_hop(target, keyed)
+        hops += 1
+
+
+def _attempt(http: httpx.Client, run: _Run, cutoff: _Cutoff) -> Exception | None:
+    """One request and its redirects: None once the body arrived whole, else the failure, to retry."""
     try:
-        with http.stream("GET", run.plan.address, **run.request()) as answer, cutoff.watching(answer):
-            run.begin(answer)
-            for chunk in answer.iter_raw():
-                run.take(chunk)
-                if run.deadline.remaining() <= 0:
-                    raise run.failed(None)
-        return None
-    except httpx.TransportError as exc:
-        return _told(exc)
+        return _follow(http, run, cutoff)
+    except httpx.HTTPError as exc:
+        failure, permanent = _told(exc), _permanent(exc)
+    if permanent is not None:
+        raise DownloadError(permanent, url=run.url) from failure
+    return failure
 
 
 def download(http: httpx.Client, plan: Plan) -> Path:
@@ -176,28 +209,43 @@ def download(http: httpx.Client, plan: Plan) -> Path:
     deadline = Deadline(plan.timeout.total)
     with staged(plan.target, plan.url, plan.overwrite) as partial, _Cutoff(deadline.remaining()) as cutoff:
         run = _Run(plan, partial, deadline)
-        failure: httpx.TransportError | None = None
+        failure: Exception | None = None
         for _ in range(MAX_RESUMES + 1):
             failure = _attempt(http, run, cutoff)
             if failure is None or deadline.remaining() <= 0:
                 break
         if failure is not None:
-            # Raised here, not in the except block, so the original is not kept as its context.
             raise run.failed(failure) from failure
         run.finish()
     return plan.target
 
 
-async def _aattempt(http: httpx.AsyncClient, run: _Run) -> httpx.TransportError | None:
+async def _afollow(http: httpx.AsyncClient, run: _Run) -> DownloadError | None:
+    url, keyed = run.plan.first_hop()
+    hops = 0
+    while True:  # Transfer.redirect ends it after MAX_REDIRECTS hops
+        async with http.stream("GET", url, **run.request(keyed)) as answer:
+            target = run.transfer.redirect(answer, hops)
+            if target is None:
+                again = run.begin(answer)
+                if again is not None:
+                    return again
+                async for chunk in answer.aiter_raw():
+                    run.take(chunk)
+                return None
+        url, keyed = run.plan.next_hop(target, keyed)
+        hops += 1
+
+
+async def _aattempt(http: httpx.AsyncClient, run: _Run) -> Exception | None:
     """The async twin of :func:`_attempt`."""
     try:
-        async with http.stream("GET", run.plan.address, **run.request()) as answer:
-            run.begin(answer)
-            async for chunk in answer.aiter_raw():
-                run.take(chunk)
-        return None
-    except httpx.TransportError as exc:
-        return _told(exc)
+        return await _afollow(http, run)
+    except httpx.HTTPError as exc:
+        failure, permanent = _told(exc), _permanent(exc)
+    if permanent is not None:
+        raise DownloadError(permanent, url=run.url) from failure
+    return failure
 
 
 async def adownload(http: httpx.AsyncClient, plan: Plan) -> Path:
@@ -208,7 +256,7 @@ async def adownload(http: httpx.AsyncClient, plan: Plan) -> Path:
     deadline = Deadline(plan.timeout.total)
     with staged(plan.target, plan.url, plan.overwrite) as partial:
         run = _Run(plan, partial, deadline)
-        failure: httpx.TransportError | None = None
+        failure: Exception | None = None
         expired = False
         timer = asyncio.timeout(deadline.remaining())
         try:
