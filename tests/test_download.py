@@ -21,7 +21,7 @@ from qubrid_video import (
     Qubrid,
     Video,
 )
-from qubrid_video._download import safe_name
+from qubrid_video._transfer import safe_name
 from qubrid_video_emulator import Emulator, EmulatorConfig
 from starlette.applications import Starlette
 from starlette.requests import Request

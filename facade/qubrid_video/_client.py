@@ -13,9 +13,9 @@ from typing import Any, Literal, NoReturn, Self, TypeVar
 import httpx
 
 from ._body import ACCEPT_ENCODING, aread_body, keep_body, read_body
-from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, origin, resolve_options
+from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, resolve_options
 from ._contract import ContractDriftWarning, contract_drift, ensure_available
-from ._download import Progress, adownload, destination, download
+from ._download import adownload, download, plan
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -28,6 +28,7 @@ from ._headers import merge_headers
 from ._request import GenerateParams, PreparedRequest, prepare
 from ._response import GeneratedVideo, parse_success, status_error
 from ._retry import SAFE_TRANSPORT_ERRORS, closed_while_idle, next_wait
+from ._transfer import ApiKey, Plan
 from ._version import __version__
 from ._video import AsyncVideo, Video
 from ._wire import Attempt, watch
@@ -262,18 +263,10 @@ class _BaseClient:
 
     # Downloads.
 
-    def _download_args(
-        self, video: Video | AsyncVideo, dest: object, overwrite: object, progress: object
-    ) -> tuple[Path, dict[str, str]]:
-        """Check a download's arguments and choose its headers: the key only for the API's own origin."""
-        if not isinstance(overwrite, bool):
-            raise ParameterTypeError("overwrite", f"expected True or False, got {type(overwrite).__name__}")
-        if progress is not None and not callable(progress):
-            raise ParameterTypeError("progress", "expected a callable progress(done, total) or None")
-        target = destination(dest, video.url, video.request_id)
-        same_origin = origin(video.url) == origin(self._options.base_url)
-        headers = {"Authorization": f"Bearer {self._options.api_key}"} if same_origin else {}
-        return target, headers
+    def _download_plan(self, video: Video | AsyncVideo, dest: object, options: dict[str, object]) -> Plan:
+        """Check a download's arguments. The key goes with it, and only to the API's own origin."""
+        key = ApiKey(self._options.api_key, self._options.base_url)
+        return plan(video.url, video.request_id, dest, default_timeout=self._options.timeout, key=key, **options)
 
 
 class Videos:
@@ -489,17 +482,15 @@ class Qubrid(_BaseClient):
         finally:
             prepared.close()
 
-    def _download(self, video: Video, dest: object, *, overwrite: object, progress: object) -> Path:
-        target, headers = self._download_args(video, dest, overwrite, progress)
-        return download(self._http, video.url, target, headers=headers, overwrite=bool(overwrite),
-                        progress=progress)  # type: ignore[arg-type]  # fmt: skip
+    def _download(self, video: Video, dest: object, **options: object) -> Path:
+        return download(self._http, self._download_plan(video, dest, options))
 
     @staticmethod
-    def _download_detached(video: Video, dest: object, *, overwrite: bool, progress: Progress | None) -> Path:
+    def _download_detached(video: Video, dest: object, **options: object) -> Path:
         """Download a video that lost its client (unpickled): a plain connection, never any key."""
-        target = destination(dest, video.url, video.request_id)
-        with httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=Timeout().read) as http:
-            return download(http, video.url, target, headers={}, overwrite=overwrite, progress=progress)
+        job = plan(video.url, video.request_id, dest, default_timeout=Timeout(), key=None, **options)
+        with httpx.Client(headers={"User-Agent": USER_AGENT}) as http:
+            return download(http, job)
 
 
 class AsyncQubrid(_BaseClient):
@@ -615,16 +606,12 @@ class AsyncQubrid(_BaseClient):
         finally:
             prepared.close()
 
-    async def _download(self, video: AsyncVideo, dest: object, *, overwrite: object, progress: object) -> Path:
-        target, headers = self._download_args(video, dest, overwrite, progress)
-        return await adownload(self._http, video.url, target, headers=headers, overwrite=bool(overwrite),
-                               progress=progress)  # type: ignore[arg-type]  # fmt: skip
+    async def _download(self, video: AsyncVideo, dest: object, **options: object) -> Path:
+        return await adownload(self._http, self._download_plan(video, dest, options))
 
     @staticmethod
-    async def _download_detached(
-        video: AsyncVideo, dest: object, *, overwrite: bool, progress: Progress | None
-    ) -> Path:
+    async def _download_detached(video: AsyncVideo, dest: object, **options: object) -> Path:
         """Download a video that lost its client (unpickled): a plain connection, never any key."""
-        target = destination(dest, video.url, video.request_id)
-        async with httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, timeout=Timeout().read) as http:
-            return await adownload(http, video.url, target, headers={}, overwrite=overwrite, progress=progress)
+        job = plan(video.url, video.request_id, dest, default_timeout=Timeout(), key=None, **options)
+        async with httpx.AsyncClient(headers={"User-Agent": USER_AGENT}) as http:
+            return await adownload(http, job)

@@ -5,6 +5,7 @@
     │   └── ParameterTypeError (TypeError)      ... of the wrong type
     ├── DestinationExistsError (FileExistsError) download target exists and overwrite is off
     ├── DownloadError (OSError)                 the video could not be downloaded intact
+    │   └── DownloadTimeoutError (TimeoutError) ... within the download's deadline
     └── APIError                                anything the API (or the way to it) did
         ├── APIStatusError                      an HTTP error status
         │   ├── BadRequestError                 400
@@ -115,6 +116,10 @@ class DownloadError(QubridError, OSError):
     def __init__(self, message: str, *, url: str) -> None:
         super().__init__(message)
         self.url = url
+
+
+class DownloadTimeoutError(DownloadError, TimeoutError):
+    """The download's deadline (its ``timeout``) passed before the video was whole; nothing was left on disk."""
 
 
 class APIError(QubridError):

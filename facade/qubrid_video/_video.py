@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
-from ._download import Progress
+from ._transfer import DEFAULT_MAX_BYTES, Progress
 
 if TYPE_CHECKING:
     from ._client import AsyncQubrid, Qubrid
+    from ._config import Timeout
 
 
 def _restore(cls: type[Any], url: str, created: dt.datetime | None, request_id: str | None) -> Any:
@@ -45,27 +46,40 @@ class Video(_VideoBase):
 
     client: Qubrid | None = attrs.field(default=None, repr=False, eq=False)
 
-    def download(self, dest: str | Path, *, overwrite: bool = False, progress: Progress | None = None) -> Path:
+    def download(
+        self,
+        dest: str | Path,
+        *,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Path:
         """Download the video, resuming after dropped connections; the file appears only when complete.
 
         Args:
             dest: A file path, or an existing directory (the name then comes from the URL, sanitised).
             overwrite: Replace an existing file. Without it an existing file is never touched.
             progress: Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk.
+            timeout: Seconds for the whole download, resumes and redirects included, or a
+                :class:`Timeout` (its ``total``); defaults to the client's.
+            max_bytes: The largest video accepted; a larger one is refused (8 GiB by default).
 
         Returns:
             The path written.
 
         Raises:
             DestinationExistsError: the file exists and `overwrite` is False.
-            DownloadError: the video could not be fetched whole; nothing was left on disk.
+            DownloadError: the video could not be fetched whole, or saved; nothing was left on disk.
+                ``DownloadTimeoutError`` when the deadline passed.
             InvalidParameterError: `dest` names a missing directory, or another argument is wrong.
         """
+        options = {"overwrite": overwrite, "progress": progress, "timeout": timeout, "max_bytes": max_bytes}
         if self.client is not None:
-            return self.client._download(self, dest, overwrite=overwrite, progress=progress)
+            return self.client._download(self, dest, **options)
         from ._client import Qubrid  # noqa: PLC0415 - only after unpickling: no client attached
 
-        return Qubrid._download_detached(self, dest, overwrite=overwrite, progress=progress)
+        return Qubrid._download_detached(self, dest, **options)
 
 
 @attrs.frozen
@@ -82,24 +96,37 @@ class AsyncVideo(_VideoBase):
 
     client: AsyncQubrid | None = attrs.field(default=None, repr=False, eq=False)
 
-    async def download(self, dest: str | Path, *, overwrite: bool = False, progress: Progress | None = None) -> Path:
+    async def download(
+        self,
+        dest: str | Path,
+        *,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Path:
         """Download the video, resuming after dropped connections; the file appears only when complete.
 
         Args:
             dest: A file path, or an existing directory (the name then comes from the URL, sanitised).
             overwrite: Replace an existing file. Without it an existing file is never touched.
             progress: Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk.
+            timeout: Seconds for the whole download, resumes and redirects included, or a
+                :class:`Timeout` (its ``total``); defaults to the client's.
+            max_bytes: The largest video accepted; a larger one is refused (8 GiB by default).
 
         Returns:
             The path written.
 
         Raises:
             DestinationExistsError: the file exists and `overwrite` is False.
-            DownloadError: the video could not be fetched whole; nothing was left on disk.
+            DownloadError: the video could not be fetched whole, or saved; nothing was left on disk.
+                ``DownloadTimeoutError`` when the deadline passed.
             InvalidParameterError: `dest` names a missing directory, or another argument is wrong.
         """
+        options = {"overwrite": overwrite, "progress": progress, "timeout": timeout, "max_bytes": max_bytes}
         if self.client is not None:
-            return await self.client._download(self, dest, overwrite=overwrite, progress=progress)
+            return await self.client._download(self, dest, **options)
         from ._client import AsyncQubrid  # noqa: PLC0415 - only after unpickling: no client attached
 
-        return await AsyncQubrid._download_detached(self, dest, overwrite=overwrite, progress=progress)
+        return await AsyncQubrid._download_detached(self, dest, **options)

@@ -1,0 +1,254 @@
+"""Every decision of a download, without I/O: its options, the key's reach, and what each answer means.
+
+:class:`Transfer` judges each answer: a body starting the file, the rest of it, or a resume that
+belongs to another version of the file (which starts the file over). It refuses what would save a
+file that cannot be verified: a body compressed although identity was asked for, a body with
+neither a length nor chunked framing, more bytes than ``max_bytes``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import re
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import cast
+from urllib.parse import unquote, urlsplit
+
+import attrs
+import httpx
+
+from ._config import Timeout, coerce_timeout, origin
+from ._errors import FIELD_LIMIT, DownloadError, InvalidParameterError, ParameterTypeError, _one_line
+
+Progress = Callable[[int, int | None], object]
+MAX_RESUMES = 5
+MAX_REDIRECTS = 10
+DEFAULT_MAX_BYTES = 8 * 2**30  # 8 GiB: far above any generated video, far below a full disk
+_REDACTED = "Bearer [redacted]"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+def safe_name(url: str, request_id: str | None) -> str:
+    """A file name from the URL's last path segment, with nothing that could leave the directory."""
+    segment = unquote(urlsplit(url).path).replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE.sub("_", segment).lstrip("._")[:150]
+    if not name:
+        name = _UNSAFE.sub("_", f"video-{request_id or 'download'}").strip("._")
+    return name if "." in name else f"{name}.mp4"
+
+
+class ApiKey(httpx.Auth):
+    """The API key as an httpx auth flow: no plain header dict holding it sits in the download's frames.
+
+    Its repr never shows the key, and once a request has been answered (or has failed) its
+    Authorization header is redacted, so a request kept by a response or an error holds no key.
+    """
+
+    def __init__(self, key: str, base_url: str) -> None:
+        self._key = key
+        self.origin = origin(base_url)
+
+    def __repr__(self) -> str:
+        return f"ApiKey([redacted], origin={self.origin!r})"
+
+    def covers(self, url: httpx.URL) -> bool:
+        """True when `url` is on the API's own origin: that host has the key already."""
+        return origin(url) == self.origin
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Add the key to `request`, and redact it again once httpx is done sending it."""
+        request.headers["Authorization"] = f"Bearer {self._key}"
+        try:
+            yield request
+        finally:
+            request.headers["Authorization"] = _REDACTED
+
+
+@attrs.frozen
+class Plan:
+    """One download, checked: where from and to, how, within which limits, and the key if any.
+
+    Attributes:
+        url: The video's URL, as given (errors carry it so).
+        address: The same URL, parsed.
+        target: The absolute path of the file to write.
+        overwrite: Replace an existing file.
+        progress: Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk.
+        timeout: ``total`` bounds the whole download, resumes and redirects included.
+        max_bytes: The most bytes the file may have.
+        key: The API key, sent while the download stays on the API's own origin; None never sends it.
+    """
+
+    url: str
+    address: httpx.URL
+    target: Path
+    overwrite: bool
+    progress: Progress | None
+    timeout: Timeout
+    max_bytes: int
+    key: ApiKey | None = attrs.field(repr=False)
+
+    def first_hop(self) -> tuple[httpx.URL, bool]:
+        """The URL to ask first, and whether the key goes with it."""
+        return self.address, self.key is not None and self.key.covers(self.address)
+
+    def next_hop(self, url: httpx.URL, keyed: bool) -> tuple[httpx.URL, bool]:
+        """A redirect's URL, and whether the key goes with it: only while every hop stays on the API's origin."""
+        return url, keyed and self.key is not None and self.key.covers(url)
+
+
+def check_options(
+    overwrite: object, progress: object, timeout: object, max_bytes: object, default: Timeout
+) -> tuple[bool, Progress | None, Timeout, int]:
+    """Check a download's options: `overwrite`, `progress`, the time limits and `max_bytes`, as they are to be used.
+
+    Raises:
+        InvalidParameterError: a timeout or max_bytes that is not positive (``ParameterTypeError``
+            for one of the wrong type, or for a non-bool `overwrite` or a non-callable `progress`).
+    """
+    if not isinstance(overwrite, bool):
+        raise ParameterTypeError("overwrite", f"expected True or False, got {type(overwrite).__name__}")
+    if progress is not None and not callable(progress):
+        raise ParameterTypeError("progress", "expected a callable progress(done, total) or None")
+    limits = coerce_timeout("timeout", timeout, default)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+        raise ParameterTypeError("max_bytes", f"expected a whole number of bytes, got {type(max_bytes).__name__}")
+    if max_bytes < 1:
+        raise InvalidParameterError("max_bytes", f"must be at least 1 byte, got {max_bytes}")
+    return overwrite, cast("Progress | None", progress), limits, max_bytes
+
+
+def video_url(url: str) -> httpx.URL:
+    """The video's URL, parsed.
+
+    Raises:
+        DownloadError: it is not a valid http(s) URL.
+    """
+    parsed: httpx.URL | None = None
+    with contextlib.suppress(httpx.InvalidURL):
+        parsed = httpx.URL(url)
+    if parsed is None:  # raised here, not while handling InvalidURL, whose frames hold a half-made URL
+        raise DownloadError("the video URL is not a valid URL", url=url)
+    _check_scheme(parsed, url, "the video URL")
+    return parsed
+
+
+def _check_scheme(url: httpx.URL, video: str, what: str) -> None:
+    if url.scheme not in ("http", "https") or not url.host:
+        raise DownloadError(f"{what} is not http(s): {_one_line(str(url), FIELD_LIMIT)}", url=video)
+
+
+class Start(enum.Enum):
+    """What an answer's body is to the file."""
+
+    FRESH = "the whole file: write it from the start"
+    RESUME = "the rest of the file: append it"
+    AGAIN = "another version of the file: ask again for the whole of it"
+
+
+class Transfer:
+    """What has been received of one download, and what to ask for next."""
+
+    def __init__(self, url: str, max_bytes: int) -> None:
+        self.url = url
+        self.max_bytes = max_bytes
+        self.written = 0
+        self.total: int | None = None
+        # The first answer's ETag (else Last-Modified): the version a resume must continue.
+        self.validator: tuple[str, str] | None = None
+
+    def headers(self) -> dict[str, str]:
+        """Headers for the next request: a Range continuing the file when resuming is safe.
+
+        Identity encoding keeps byte offsets and Content-Length about the file itself.
+        """
+        if self.written and self.validator:
+            return {"Accept-Encoding": "identity", "Range": f"bytes={self.written}-", "If-Range": self.validator[1]}
+        return {"Accept-Encoding": "identity"}
+
+    def redirect(self, response: httpx.Response, hops: int) -> httpx.URL | None:
+        """Where a redirect sends the download (its body unread), or None when `response` is no redirect.
+
+        Raises:
+            DownloadError: too many redirects, or one to a URL that is not http(s).
+        """
+        if response.next_request is None:
+            return None
+        if hops >= MAX_REDIRECTS:
+            raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=self.url)
+        target = response.next_request.url
+        _check_scheme(target, self.url, "a redirect's target")
+        return target
+
+    def begin(self, response: httpx.Response) -> Start:
+        """Judge an answer before its body is read.
+
+        Raises:
+            DownloadError: an error status, a partial answer at the wrong offset, or a body that
+                could not be verified or is larger than ``max_bytes``.
+        """
+        status = response.status_code
+        if status not in (200, 206) or (status == 206 and not self.written):
+            raise DownloadError(f"the video URL answered HTTP {status}", url=self.url)
+        self._check_body(response)
+        if status == 206:
+            return self._resumed(response)
+        self.written = 0
+        length = response.headers.get("content-length", "")
+        self.total = int(length) if length.isdigit() else None
+        etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
+        self.validator = ("etag", etag) if etag else ("last-modified", modified) if modified else None
+        self._check_size(self.total)
+        return Start.FRESH
+
+    def _check_body(self, response: httpx.Response) -> None:
+        encoding = response.headers.get("content-encoding", "")
+        if any(coding.strip().lower() not in ("", "identity") for coding in encoding.split(",")):
+            raise DownloadError(
+                f"the server sent the video encoded (Content-Encoding: {_one_line(encoding, FIELD_LIMIT)}) "
+                "although the SDK asked for it as is", url=self.url,
+            )  # fmt: skip
+        chunked = "chunked" in response.headers.get("transfer-encoding", "").lower()
+        if response.http_version.startswith("HTTP/1") and "content-length" not in response.headers and not chunked:
+            # Over HTTP/1 such a body ends when the connection closes: a cut would look like the end.
+            raise DownloadError(
+                "the server sent neither Content-Length nor chunked encoding, so a body cut short "
+                "could not be told from a whole one", url=self.url,
+            )  # fmt: skip
+
+    def _check_size(self, total: int | None) -> None:
+        if total is not None and total > self.max_bytes:
+            raise DownloadError(f"the video is {total} bytes, more than max_bytes={self.max_bytes}", url=self.url)
+
+    def _resumed(self, response: httpx.Response) -> Start:
+        described = response.headers.get("content-range", "")
+        match = _CONTENT_RANGE.match(described)
+        if not match or int(match.group(1)) != self.written:
+            raise DownloadError(f"the server resumed at the wrong offset ({_one_line(described, FIELD_LIMIT)})",
+                                url=self.url)  # fmt: skip
+        total = None if match.group(3) == "*" else int(match.group(3))
+        changed = self.total is not None and total != self.total
+        if self.validator is not None:
+            name, value = self.validator
+            changed = changed or response.headers.get(name, value) != value
+        if changed:
+            # Splicing this onto what came before would make one file of two versions.
+            self.written, self.total, self.validator = 0, None, None
+            return Start.AGAIN
+        if self.total is None:
+            self.total = total
+            self._check_size(total)
+        return Start.RESUME
+
+    def admit(self, size: int) -> None:
+        """Refuse `size` more bytes if they would take the file past ``max_bytes``."""
+        if self.written + size > self.max_bytes:
+            raise DownloadError(f"the video grew past max_bytes={self.max_bytes}", url=self.url)
+
+    def check_complete(self) -> None:
+        """Raise unless the whole announced length arrived."""
+        if self.total is not None and self.written != self.total:
+            raise DownloadError(f"got {self.written} of {self.total} bytes", url=self.url)

@@ -1,0 +1,125 @@
+"""Helpers for download tests: one download through either client, and every trace an error leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import qubrid_video as qv
+
+KEY = "sk-download-SECRET-4242"
+FLAVOURS = ["sync", "async"]
+
+
+@dataclass
+class Outcome:
+    """What one download did: the path written or the exception raised, and how long it took."""
+
+    path: Path | None
+    error: Exception | None
+    seconds: float
+
+
+def fetch(
+    flavour: str, base_url: str, url: str, dest: Path | str, *, client_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> Outcome:  # fmt: skip
+    """Download `url` as a video made by a client of `base_url` (so the key goes to that origin only).
+
+    `client_options` go to the client's constructor, `options` to ``download()``. Only the
+    download itself is timed, not making the client.
+    """
+    # No local variable holds the key: this frame is in the traceback of every failure it returns.
+    if flavour == "sync":
+        with qv.Qubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
+            video = qv.Video(url=url, created=None, request_id="req-dl", client=client)
+            started = time.monotonic()
+            try:
+                return Outcome(video.download(dest, **options), None, time.monotonic() - started)
+            except Exception as exc:  # the tests judge it
+                return Outcome(None, exc, time.monotonic() - started)
+
+    async def run() -> Outcome:
+        async with qv.AsyncQubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
+            video = qv.AsyncVideo(url=url, created=None, request_id="req-dl", client=client)
+            started = time.monotonic()
+            try:
+                return Outcome(await video.download(dest, **options), None, time.monotonic() - started)
+            except Exception as exc:  # the tests judge it
+                return Outcome(None, exc, time.monotonic() - started)
+
+    return asyncio.run(run())
+
+
+def _raw_headers(value: object) -> Iterator[str]:
+    """Header values as sent, for anything that holds some (httpx masks Authorization in reprs)."""
+    for name in ("request", "response", "headers"):
+        try:
+            inner = getattr(value, name, None)
+        except RuntimeError:  # httpx errors made without a request raise instead
+            continue
+        if isinstance(inner, httpx.Headers):
+            yield repr(inner.raw)
+        elif isinstance(inner, httpx.Request | httpx.Response):
+            yield repr(inner.headers.raw)
+
+
+def _safe_repr(value: object) -> str:
+    """repr() as error trackers take it: a repr that fails (a half-built object) is not an error."""
+    try:
+        return repr(value)
+    except Exception as exc:  # the tracker records the failure instead
+        return f"<repr failed: {exc!r}>"
+
+
+def traces(error: BaseException) -> Iterator[str]:
+    """Everything an error tracker could record: messages, reprs, the printed traceback, the pickle,
+    and, for every exception in the chain (causes, contexts, groups), each frame's locals, repr'd."""
+    yield "".join(traceback.format_exception(error))
+    yield repr(pickle.dumps(error))
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        exc = pending.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        yield from (str(exc), repr(exc), repr(getattr(exc, "__dict__", None)))
+        yield from _raw_headers(exc)
+        frame = exc.__traceback__
+        while frame is not None:
+            for name, value in list(frame.tb_frame.f_locals.items()):
+                yield f"{frame.tb_frame.f_code.co_name}: {name}={_safe_repr(value)}"
+                yield from _raw_headers(value)
+            frame = frame.tb_next
+        pending += [linked for linked in (exc.__cause__, exc.__context__) if linked is not None]
+        if isinstance(exc, BaseExceptionGroup):
+            pending += list(exc.exceptions)
+
+
+def leaks(error: BaseException, key: str = KEY) -> list[str]:
+    """The traces of `error` that contain `key`."""
+    return [text for text in traces(error) if key in text]
+
+
+def check_failure(outcome: Outcome, expected: type[Exception], url: str, directory: Path) -> Exception:
+    """The documented exception, for the video's URL, picklable, with no key anywhere and no file left."""
+    error = outcome.error
+    assert type(error) is expected, f"expected {expected.__name__}, got {type(error).__name__}: {error}"
+    assert isinstance(error, qv.DownloadError)
+    assert error.url == url, error.url
+    found = leaks(error)
+    assert found == [], f"the key shows in: {found}"
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy), copy.url) == (expected, str(error), url), copy
+    left = os.listdir(directory)
+    assert left == [], f"left behind: {left}"
+    return error
