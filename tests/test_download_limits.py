@@ -30,5 +30,5 @@ def test_a_file_size_limit_fails_the_download_instead_of_truncating_it(emulator:
     target = tmp_path / "v.mp4"
     result = subprocess.run([sys.executable, "-c", _DOWNLOAD, video.url, str(target)], capture_output=True,
                             text=True, timeout=60, check=True)  # fmt: skip
-    assert result.stdout.split() == ["OSError", "27"]  # EFBIG
+    assert result.stdout.split() == ["DownloadError", "27"]  # EFBIG, as a documented error
     assert list(tmp_path.iterdir()) == []

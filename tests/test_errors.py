@@ -183,3 +183,14 @@ def test_rate_limit_error_says_how_long_the_api_asked_to_wait(emulator: Emulator
         client.videos.generate(model="p-video")
     assert caught.value.retry_after == 120
     assert str(caught.value).endswith("[retry after 120 s]")
+
+
+def test_download_error_says_which_status_or_errno_and_pickles_them(emulator: Emulator, tmp_path: Path) -> None:
+    """An HTTP failure carries its status (an expired link: 404), and both fields survive pickling."""
+    video = qv.Video(url=f"{emulator.files_origin}/files/{'0' * 32}.mp4", created=None, request_id=None)
+    with pytest.raises(qv.DownloadError) as caught:
+        video.download(tmp_path / "v.mp4")
+    assert (caught.value.status_code, caught.value.errno) == (404, None)
+    copy = pickle.loads(pickle.dumps(qv.DownloadError("disk full", url="u", errno=28)))
+    assert (copy.errno, copy.status_code, copy.url) == (28, None, "u")
+    assert pickle.loads(pickle.dumps(caught.value)).status_code == 404

@@ -64,15 +64,19 @@ class QubridError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuild from attributes, not __init__ arguments (which are keyword-only), and leave
-        # the live HTTP response behind: it holds a socket and is not picklable.
+        # the live HTTP response behind: it holds a socket and is not picklable. OSError keeps
+        # `errno` in a slot of its own, outside __dict__.
         state = {k: v for k, v in self.__dict__.items() if k != "response"}
+        if isinstance(self, OSError):
+            state["errno"] = self.errno
         return (_rebuild, (type(self), self.args, state))
 
 
 def _rebuild(cls: type[QubridError], args: tuple[Any, ...], state: dict[str, Any]) -> QubridError:
     error = cls.__new__(cls)
     error.args = args
-    error.__dict__.update(state)
+    for name, value in state.items():
+        setattr(error, name, value)
     if isinstance(error, APIStatusError):
         error.response = None
     return error
@@ -111,11 +115,17 @@ class DownloadError(QubridError, OSError):
 
     Attributes:
         url: The video's URL.
+        status_code: The HTTP status the video URL answered, when that was the failure (an expired
+            link answers 403, 404 or 410); else None.
+        errno: The file system's error number, when saving failed locally (``errno.ENOSPC``,
+            ``errno.EFBIG``...); else None.
     """
 
-    def __init__(self, message: str, *, url: str) -> None:
+    def __init__(self, message: str, *, url: str, status_code: int | None = None, errno: int | None = None) -> None:
         super().__init__(message)
         self.url = url
+        self.status_code = status_code
+        self.errno = errno
 
 
 class DownloadTimeoutError(DownloadError, TimeoutError):

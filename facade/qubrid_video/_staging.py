@@ -31,7 +31,7 @@ def local_errors(url: str, target: Path) -> Iterator[None]:
     except QubridError:
         raise
     except OSError as exc:
-        raise DownloadError(f"could not save {target} ({exc.strerror or exc})", url=url) from exc
+        raise DownloadError(f"could not save {target} ({exc.strerror or exc})", url=url, errno=exc.errno) from exc
 
 
 def destination(dest: object, url: str, request_id: str | None) -> Path:

@@ -192,7 +192,7 @@ class Transfer:
         """
         status = response.status_code
         if status not in (200, 206) or (status == 206 and not self.written):
-            raise DownloadError(f"the video URL answered HTTP {status}", url=self.url)
+            raise DownloadError(f"the video URL answered HTTP {status}", url=self.url, status_code=status)
         self._check_body(response)
         if status == 206:
             return self._resumed(response)
