@@ -389,3 +389,13 @@ def test_download_command_edges(emulator: Emulator, tmp_path: Path) -> None:
     exists = _run(emulator, "download", first["url"], "-o", str(tmp_path / "b.mp4"), "--json")
     report = json.loads(exists.stdout)
     assert (exists.returncode, report["url"], report["download_command"]) == (10, first["url"], None)
+
+
+def test_timeout_bounds_the_download_command(emulator: Emulator, tmp_path: Path) -> None:
+    """--timeout sets the download's whole deadline: a trickling CDN ends in exit 10 within it, nothing left."""
+    first = json.loads(_run(emulator, "generate", "A fox", *SMALL, "--json", "-o", str(tmp_path / "a.mp4")).stdout)
+    emulator.inject("slow_download", delay=60)
+    result = _run(emulator, "download", first["url"], "-o", str(tmp_path / "b.mp4"), "--timeout", "2", "--json")
+    assert result.returncode == 10, result.stderr
+    assert json.loads(result.stdout)["error"] == "the download did not finish within 2 s"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]

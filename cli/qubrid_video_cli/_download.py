@@ -14,7 +14,7 @@ import click
 import qubrid_video as qv
 
 from ._exits import EPILOG, USAGE, CommandError, JsonCommand, reported
-from ._save import check_destination, save
+from ._save import TIMEOUT_HELP, check_destination, save
 
 OPTIONS = {"dest": "-o/--output", "overwrite": "--overwrite"}
 
@@ -25,9 +25,13 @@ OPTIONS = {"dest": "-o/--output", "overwrite": "--overwrite"}
               help="Where to save the video (a directory: named from the URL); the directory must exist.")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
 @click.option("--request-id", metavar="ID", help="The generation's request id, shown in the result.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help=TIMEOUT_HELP.format(what="download"))  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result object and nothing else.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def download(*, url: str, output: str, overwrite: bool, request_id: str | None, as_json: bool, debug: bool) -> None:
+def download(
+    *, url: str, output: str, overwrite: bool, request_id: str | None, timeout: float | None, as_json: bool, debug: bool
+) -> None:
     """Download a generated video from its URL: resumable, atomic, never clobbering a file.
 
     With QUBRID_API_KEY set, the key is sent only when the URL is on the API's own origin
@@ -46,7 +50,7 @@ def download(*, url: str, output: str, overwrite: bool, request_id: str | None, 
         try:
             report.video = qv.Video(url=url, created=None, request_id=request_id, client=client)
             target = check_destination(output, overwrite=overwrite)
-            save(report.video, target, overwrite=overwrite, as_json=as_json)
+            save(report.video, target, overwrite=overwrite, as_json=as_json, timeout=timeout)
         finally:
             if client is not None:
                 client.close()

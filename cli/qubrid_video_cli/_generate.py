@@ -15,7 +15,7 @@ import qubrid_video as qv
 from ._connect import client_settings
 from ._exits import EPILOG, JsonCommand, reported
 from ._progress import Spinner
-from ._save import check_destination, save
+from ._save import TIMEOUT_HELP, check_destination, save
 
 # The command's option for each SDK parameter, so errors speak the command's words.
 OPTIONS = {"dest": "-o/--output", "overwrite": "--overwrite", "save_audio": "--no-save-audio",
@@ -42,6 +42,8 @@ OPTIONS = {"dest": "-o/--output", "overwrite": "--overwrite", "save_audio": "--n
 @click.option("--idempotency-key", metavar="KEY",
               help="Send this Idempotency-Key (default: a fresh one, printed when a failure may have been billed); "
                    "re-running with the same key makes the API replay instead of billing again.")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help=TIMEOUT_HELP.format(what="generation, and again for the download"))  # fmt: skip
 @click.option("--emulator", is_flag=True, help="Use the built-in emulator (no key, no network, no cost).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def generate(
@@ -50,6 +52,7 @@ def generate(
     output: str,
     overwrite: bool,
     idempotency_key: str | None,
+    timeout: float | None,
     as_json: bool,
     emulator: bool,
     debug: bool,
@@ -74,8 +77,9 @@ def generate(
                 report.in_flight = True
                 report.video = client.videos.generate(
                     prompt=prompt,
+                    timeout=timeout,
                     extra_headers={"Idempotency-Key": report.idempotency_key},
                     **{k: v for k, v in fields.items() if v is not None},
                 )
                 report.in_flight = False
-            save(report.video, target, overwrite=overwrite, as_json=as_json)
+            save(report.video, target, overwrite=overwrite, as_json=as_json, timeout=timeout)

@@ -19,6 +19,8 @@ import qubrid_video as qv
 from ._exits import DOWNLOAD, USAGE, CommandError, printable
 from ._progress import Bar, human_bytes
 
+TIMEOUT_HELP = "Seconds allowed for the whole {what} (default: 900)."
+
 
 def check_destination(output: str, *, overwrite: bool) -> Path:
     """The path to pass to ``download()``, once it is certain a video could be saved there.
@@ -53,9 +55,9 @@ def check_destination(output: str, *, overwrite: bool) -> Path:
     return path
 
 
-def save(video: qv.Video, target: Path, *, overwrite: bool, as_json: bool) -> None:
+def save(video: qv.Video, target: Path, *, overwrite: bool, as_json: bool, timeout: float | None = None) -> None:
     """Download `video` to `target` with a progress bar, then print the result line (or object)."""
-    path = video.download(target, overwrite=overwrite, progress=Bar("downloading"))
+    path = video.download(target, overwrite=overwrite, progress=Bar("downloading"), timeout=timeout)
     size = path.stat().st_size
     if as_json:
         result = {"path": str(path), "size": size, "url": video.url, "request_id": video.request_id,
