@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -71,11 +71,15 @@ async def _behave(mode: str, writer: asyncio.StreamWriter, other: str, answer: b
 
 
 @contextmanager
-def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -> Iterator[tuple[str, Recorder]]:
+def hostile(
+    mode: str, other: str = "http://127.0.0.1:9", answer: bytes | Sequence[bytes] = b""
+) -> Iterator[tuple[str, Recorder]]:
     """Serve `mode` on a free loopback port in a thread; yield its base URL and what it recorded.
 
-    Mode ``canned`` writes `answer`, byte for byte, to every request, then closes the connection.
+    Mode ``canned`` writes `answer`, byte for byte, to every request, then closes the connection;
+    given a sequence of answers, the n-th request gets the n-th (and the last repeats).
     """
+    answers = [answer] if isinstance(answer, bytes) else list(answer)
     recorder = Recorder()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -84,7 +88,7 @@ def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             recorder.requests.append(await _read_request(reader))
-            await _behave(mode, writer, other, answer)
+            await _behave(mode, writer, other, answers[min(len(recorder.requests), len(answers)) - 1])
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:

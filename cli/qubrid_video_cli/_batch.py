@@ -29,6 +29,7 @@ from ._progress import Tally
 RATE_LIMIT_ROUNDS = 5
 # A CDN link that answers these is gone (signed URLs expire); retrying the download cannot help.
 EXPIRED_STATUSES = frozenset({403, 404, 410})
+_ANSWERED = re.compile(r"the video URL answered HTTP (\d{3})(?!\d)")
 
 
 @attrs.frozen
@@ -83,10 +84,11 @@ def _seconds(value: float) -> str:
 def _link_status(error: BaseException) -> int | None:
     """The HTTP status the video link answered, when the download failed on one."""
     status = getattr(error, "status_code", None)
-    if isinstance(status, int):
+    if isinstance(status, int) and not isinstance(status, bool):
         return status
-    # The SDK's DownloadError says the status only in its message: "the video URL answered HTTP 404".
-    match = re.search(r"\bHTTP (\d{3})\b", str(error))
+    # Without the attribute, the status is only in the SDK's own phrase, which starts its message;
+    # anywhere else in the text it may be the server's (a Content-Range quoted in the error).
+    match = _ANSWERED.match(str(error))
     return int(match.group(1)) if match else None
 
 
