@@ -11,9 +11,12 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+from qubrid_video_emulator import Emulator
+
 from .hostile import hostile, raw_answer
 from .processes import command
-from .test_batch import _jobs, _last
+from .test_batch import SMALL, _jobs, _last, _records
 
 
 def _video(url: str, *headers: str) -> bytes:
@@ -22,8 +25,8 @@ def _video(url: str, *headers: str) -> bytes:
     return raw_answer("200 OK", body, "Content-Type: application/json", *headers)
 
 
-def _run(api: str, jobs: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QUBRID_API_KEY": "k", "QUBRID_BASE_URL": api}
+def _run(api: str, jobs: Path, out: Path, *args: str, key: str = "k") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QUBRID_API_KEY": key, "QUBRID_BASE_URL": api}
     return subprocess.run(command("batch", str(jobs), "--out", str(out), *args), env=env, capture_output=True,
                           text=True, encoding="utf-8", errors="replace", timeout=120, check=False)  # fmt: skip
 
@@ -50,3 +53,45 @@ def test_status_in_a_content_range_is_not_an_expired_link(tmp_path: Path) -> Non
         assert again.returncode == 11, again.stderr
         assert _posts(seen.requests) == 1  # the video was downloaded again, never paid for again
         assert _last(out, 1)["status"] == "download_failed"
+
+
+@pytest.mark.parametrize(
+    "path", ["v\x1b[31m.mp4", "v\n.mp4", "v\x7f.mp4", "v" * 65536], ids=["escape", "newline", "delete", "64KiB"]
+)
+def test_video_url_httpx_refuses_is_kept_and_reported(tmp_path: Path, path: str) -> None:
+    """A 200 whose URL httpx refuses to fetch: the line is download_failed (URL, request id kept), with a summary."""
+    url = f"http://127.0.0.1:9/{path}"
+    jobs, out = _jobs(tmp_path, {"prompt": "a"}), tmp_path / "out"
+    with hostile("canned", answer=_video(url, "x-request-id: req-1")) as (api, seen):
+        for _ in range(2):  # the re-run meets the same record, and must not crash on it either
+            result = _run(api, jobs, out)
+            assert result.returncode == 11, result.stderr
+            assert "Traceback" not in result.stderr
+            assert "0 done, 0 skipped, 1 failed" in result.stdout
+            assert "InvalidURL" in result.stdout
+            record = _last(out, 1)
+            assert (record["status"], record["url"], record["request_id"]) == ("download_failed", url, "req-1")
+        assert _posts(seen.requests) == 1
+
+
+def test_redirect_loop_fails_its_line_while_the_others_finish(emulator: Emulator, tmp_path: Path) -> None:
+    """A stored video whose CDN redirects forever fails its own line; lines generating meanwhile still finish."""
+    out = tmp_path / "out"
+    line = {"prompt": "stored", **SMALL}
+    assert _run(emulator.base_url, _jobs(tmp_path, line), out, key=emulator.api_key).returncode == 0
+    loop = raw_answer("307 Temporary Redirect", b"", "Location: /loop")
+    with hostile("canned", answer=loop) as (cdn, _):
+        stored = {**_records(out)[-1], "status": "generated", "url": f"{cdn}/loop"}
+        with (out / "manifest.jsonl").open("a") as handle:  # as if it crashed before saving the video
+            handle.write(json.dumps(stored) + "\n")
+        (out / "line-0001.mp4").unlink()
+        jobs = _jobs(tmp_path, line, {"prompt": "b", **SMALL}, {"prompt": "c", **SMALL})
+        emulator.inject("slow", count=2, delay=2)  # still generating when line 1 fails
+        for _ in range(2):
+            result = _run(emulator.base_url, jobs, out, key=emulator.api_key)
+            assert result.returncode == 11, result.stderr
+            assert "Traceback" not in result.stderr
+            assert "TooManyRedirects" in result.stdout
+            assert [_last(out, n)["status"] for n in (1, 2, 3)] == ["download_failed", "done", "done"]
+            assert _last(out, 1)["url"] == stored["url"]
+            assert len(emulator.requests()) == 3

@@ -139,22 +139,28 @@ class Run:
         target = self.out / job.output
         try:
             path = await video.download(target, overwrite=False)
-        except (qv.QubridError, OSError) as error:
-            status = _link_status(error) if isinstance(error, qv.DownloadError) else None
-            if status in EXPIRED_STATUSES:
-                message = f"line {job.line}: the video link has expired (HTTP {status}): {video.url}"
-                raise LineFailed("expired", message, exit_status=DOWNLOAD, url=video.url,
-                                 request_id=video.request_id) from error  # fmt: skip
-            if isinstance(error, qv.DestinationExistsError):
-                reason = f"{target} already exists (it appeared during the download); move it away and run again"
-            elif isinstance(error, qv.QubridError):
-                reason = describe(error)
-            else:  # a plain OSError is the local side: a full disk, a file size limit
-                reason = f"cannot write {target}: {error.strerror or error}"
-            raise LineFailed("download_failed", f"line {job.line}: generated but not saved: {reason}",
-                             exit_status=DOWNLOAD, url=video.url, request_id=video.request_id) from error  # fmt: skip
+        except Exception as error:  # the video is paid for: whatever went wrong, its URL must be kept
+            raise _not_saved(video, job, target, error) from error
         self.ledger.record(job, "done", request_id=video.request_id, url=video.url, output=job.output, path=str(path),
                            size=path.stat().st_size)  # fmt: skip
+
+
+def _not_saved(video: qv.AsyncVideo, job: Job, target: Path, error: Exception) -> LineFailed:
+    """The failure of a generated video's download: ``expired`` when its link is gone, else ``download_failed``."""
+    status = _link_status(error) if isinstance(error, qv.DownloadError) else None
+    if status in EXPIRED_STATUSES:
+        message = f"line {job.line}: the video link has expired (HTTP {status}): {video.url}"
+        return LineFailed("expired", message, exit_status=DOWNLOAD, url=video.url, request_id=video.request_id)
+    if isinstance(error, qv.DestinationExistsError):
+        reason = f"{target} already exists (it appeared during the download); move it away and run again"
+    elif isinstance(error, qv.QubridError):
+        reason = describe(error)
+    elif isinstance(error, OSError):  # a plain OSError is the local side: a full disk, a file size limit
+        reason = f"cannot write {target}: {error.strerror or error}"
+    else:  # what the SDK did not wrap: a URL httpx refuses, a redirect loop...
+        reason = f"{type(error).__name__}: {error}"
+    return LineFailed("download_failed", f"line {job.line}: generated but not saved: {reason}",
+                      exit_status=DOWNLOAD, url=video.url, request_id=video.request_id)  # fmt: skip
 
 
 async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, options: Options,
@@ -176,6 +182,12 @@ async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, o
                 ledger.record(job, "failed", error=f"line {job.line}: {describe(error)}",
                               exit_status=exit_status(error), request_id=getattr(error, "request_id", None),
                               may_have_generated=bool(getattr(error, "may_have_generated", False)))  # fmt: skip
+                tally.finish(ok=False)
+            except Exception as error:  # one line's surprise must not cancel the others (Ctrl-C still does)
+                # Raised around the generation request: whether it was billed is unknown.
+                message = f"line {job.line}: unexpected error: {type(error).__name__}: {error}"
+                ledger.record(job, "failed", error=message, exit_status=FAILURE, request_id=None,
+                              may_have_generated=True)  # fmt: skip
                 tally.finish(ok=False)
             else:
                 tally.finish(ok=True)
