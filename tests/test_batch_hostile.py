@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -95,3 +96,25 @@ def test_redirect_loop_fails_its_line_while_the_others_finish(emulator: Emulator
             assert [_last(out, n)["status"] for n in (1, 2, 3)] == ["download_failed", "done", "done"]
             assert _last(out, 1)["url"] == stored["url"]
             assert len(emulator.requests()) == 3
+
+
+FORGED = "req-\x1b[31m\u2028qubrid-video: error: forged\u009b"
+UNPRINTABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # all but the newline ending each line
+
+
+def test_server_text_is_escaped_in_the_summary(tmp_path: Path) -> None:
+    """Request ids and URLs from the server reach the terminal on one line, their control characters escaped."""
+    refused = json.dumps({"error": {"message": "no", "type": "invalid_request_error", "request_id": FORGED}}).encode()
+    jobs, out = _jobs(tmp_path, {"prompt": "a"}, {"prompt": "b"}), tmp_path / "out"
+    with (
+        hostile("canned", answer=raw_answer("404 Not Found", b"")) as (cdn, _),
+        hostile("canned", answer=[_video(f"{cdn}/v\u009b\u2028.mp4", f"x-request-id: {FORGED}"),
+                                  raw_answer("400 Bad Request", refused, "Content-Type: application/json")]) as (api, _),
+    ):  # fmt: skip
+        result = _run(api, jobs, out, "--concurrency", "1")
+    assert result.returncode == 11, result.stderr
+    assert UNPRINTABLE.search(result.stdout + result.stderr) is None, result.stdout
+    assert not any(line.startswith("qubrid-video: error: forged") for line in result.stdout.splitlines())
+    assert result.stdout.count("req-\\x1b[31m\\u2028qubrid-video: error: forged\\x9b") == 2
+    assert f"the video link has expired (HTTP 404): {cdn}/v%C2%9B%E2%80%A8.mp4" in result.stdout
+    assert f"| video: {cdn}/v%C2%9B%E2%80%A8.mp4" in result.stdout

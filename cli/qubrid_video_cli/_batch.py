@@ -20,7 +20,19 @@ import click
 import qubrid_video as qv
 
 from ._connect import client_settings
-from ._exits import BATCH_FAILED, DOWNLOAD, EPILOG, FAILURE, RATE_LIMIT, USAGE, describe, exit_status, reported
+from ._exits import (
+    BATCH_FAILED,
+    DOWNLOAD,
+    EPILOG,
+    FAILURE,
+    RATE_LIMIT,
+    USAGE,
+    describe,
+    exit_status,
+    printable,
+    printable_url,
+    reported,
+)
 from ._jobs import MANIFEST, Job, parse_jobs
 from ._ledger import WITH_VIDEO, Ledger
 from ._plan import DONE, INVALID, UNCERTAIN, Plan
@@ -149,7 +161,7 @@ def _not_saved(video: qv.AsyncVideo, job: Job, target: Path, error: Exception) -
     """The failure of a generated video's download: ``expired`` when its link is gone, else ``download_failed``."""
     status = _link_status(error) if isinstance(error, qv.DownloadError) else None
     if status in EXPIRED_STATUSES:
-        message = f"line {job.line}: the video link has expired (HTTP {status}): {video.url}"
+        message = f"line {job.line}: the video link has expired (HTTP {status}): {printable_url(video.url)}"
         return LineFailed("expired", message, exit_status=DOWNLOAD, url=video.url, request_id=video.request_id)
     if isinstance(error, qv.DestinationExistsError):
         reason = f"{target} already exists (it appeared during the download); move it away and run again"
@@ -210,9 +222,9 @@ def _row(job: Job, plan: Plan, ledger: Ledger) -> tuple[str, str, str, str]:
     else:
         status, detail = str(entry.get("status", "?")), str(entry.get("path") or entry.get("error") or "")
     if status != "done" and entry.get("status") in WITH_VIDEO:
-        detail += f" | video: {entry['url']}"
-    detail = detail.replace("\r", " ").replace("\n", " ")
-    return str(job.line), status, str(entry.get("request_id") or "-"), detail
+        detail += f" | video: {printable_url(entry['url'])}"
+    # Request ids and errors hold what servers sent: one line each, nothing the terminal obeys.
+    return str(job.line), status, printable(str(entry.get("request_id") or "-")), printable(detail)
 
 
 def _summary(jobs: list[Job], plan: Plan, ledger: Ledger) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shlex
 import sys
 import traceback
@@ -113,6 +114,23 @@ def describe(error: BaseException, options: Mapping[str, str] | None = None) -> 
 def printable_url(url: str) -> str:
     """The URL with anything that could break a terminal line or a shell word percent-encoded."""
     return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 (ESC, CSI...), line separators
+
+
+def printable(text: str) -> str:
+    r"""`text` on one line of a terminal: its control characters escaped (``\x1b``, ``\u2028``), the rest unchanged.
+
+    For what a server sent (a request id, an error) that is printed beside our own words: raw, it
+    could move the cursor, recolour the terminal or start a forged ``qubrid-video: error:`` line.
+    """
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 @attrs.define
