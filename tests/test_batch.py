@@ -21,6 +21,7 @@ from qubrid_video_cli._commands import cli
 from qubrid_video_emulator import Emulator
 
 from .media import probe
+from .processes import command
 
 QUBRID_VIDEO = str(Path(sys.executable).parent / "qubrid-video")
 SMALL = {"duration": 1, "resolution": "360p", "fps": 2}
@@ -42,6 +43,13 @@ def _jobs(tmp_path: Path, *lines: dict[str, Any] | str | bytes) -> Path:
 def _batch(emulator: Emulator, jobs: Path, out: Path, *args: str) -> Any:
     return CliRunner().invoke(cli, ["batch", str(jobs), "--out", str(out), *args], env=_env(emulator),
                               catch_exceptions=False)  # fmt: skip
+
+
+def _run(api: str, jobs: Path, out: Path, *args: str, key: str = "k") -> subprocess.CompletedProcess[str]:
+    """The command in a child process, against the API at `api` (the emulator's, or a fake one)."""
+    env = {**os.environ, "QUBRID_API_KEY": key, "QUBRID_BASE_URL": api}
+    return subprocess.run(command("batch", str(jobs), "--out", str(out), *args), env=env, capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", timeout=120, check=False)  # fmt: skip
 
 
 def _records(out: Path) -> list[dict[str, Any]]:
@@ -228,6 +236,21 @@ def test_unsafe_output_names_fail_before_sending(emulator: Emulator, tmp_path: P
     assert "at most 200" in result.stdout
     assert [r["fields"]["prompt"] for r in emulator.requests()] == ["fine"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.jsonl", "ok.mp4"]
+
+
+def test_names_windows_cannot_hold_fail_before_sending(emulator: Emulator, tmp_path: Path) -> None:
+    """Reserved characters, a trailing dot or space, device names with any extension: per-line errors."""
+    bad = ["a<b.mp4", "a>b.mp4", "a:b.mp4", 'a"b.mp4', "a|b.mp4", "a?b.mp4", "a*b.mp4", "fox.", "fox.mp4 ",
+           "CON", "con.mp4", "Nul.tar.gz", "aux .mp4", "prn.MP4", "COM1.mp4", "lpt9", "com\u00b9.mp4"]  # fmt: skip
+    fine = ["console.mp4", "com10.mp4", "lpt.mp4", "my.con.mp4"]
+    lines = [*({"prompt": f"bad {name}", **SMALL, "output": name} for name in bad),
+             *({"prompt": f"fine {name}", **SMALL, "output": name} for name in fine)]  # fmt: skip
+    result = _run(emulator.base_url, _jobs(tmp_path, *lines), tmp_path / "out", key=emulator.api_key)
+    assert result.returncode == 11, result.stderr
+    for number, name in enumerate(bad, start=1):
+        assert f"line {number}: output: {name!r} " in result.stdout, name
+    assert sorted(r["fields"]["prompt"] for r in emulator.requests()) == sorted(f"fine {name}" for name in fine)
+    assert f"{len(fine)} done, 0 skipped, {len(bad)} failed" in result.stdout
 
 
 def test_undecodable_and_unencodable_lines_fail_alone(emulator: Emulator, tmp_path: Path) -> None:

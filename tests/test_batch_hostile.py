@@ -7,29 +7,20 @@ generation requests it sent.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from qubrid_video_emulator import Emulator
 
 from .hostile import hostile, raw_answer
-from .processes import command
-from .test_batch import SMALL, _jobs, _last, _records
+from .test_batch import SMALL, _jobs, _last, _records, _run
 
 
 def _video(url: str, *headers: str) -> bytes:
     """A generation's 200 answer carrying `url`."""
     body = json.dumps({"created": 1, "data": [{"url": url}]}).encode()
     return raw_answer("200 OK", body, "Content-Type: application/json", *headers)
-
-
-def _run(api: str, jobs: Path, out: Path, *args: str, key: str = "k") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QUBRID_API_KEY": key, "QUBRID_BASE_URL": api}
-    return subprocess.run(command("batch", str(jobs), "--out", str(out), *args), env=env, capture_output=True,
-                          text=True, encoding="utf-8", errors="replace", timeout=120, check=False)  # fmt: skip
 
 
 def _posts(requests: list[str]) -> int:

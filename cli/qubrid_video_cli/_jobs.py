@@ -32,6 +32,11 @@ _MEDIA = ("image", "audio")
 # Control characters, line and paragraph separators, lone surrogates: invisible or unprintable in
 # a file name, and some break the terminal or the manifest a name is shown in.
 _BAD_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
+_WINDOWS_RESERVED = frozenset('<>:"|?*')
+# The device names of Windows's naming rules ("Naming Files, Paths, and Namespaces"), with the
+# superscript digits it also reserves, and its console names (as ntpath.isreserved has them).
+_PORTS = {f"{port}{digit}" for port in ("COM", "LPT") for digit in "123456789\u00b9\u00b2\u00b3"}
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", *_PORTS})
 
 
 class InvalidLine(Exception):
@@ -216,8 +221,20 @@ def _check_name(output: object) -> None:
     bad = next((c for c in output if unicodedata.category(c) in _BAD_CATEGORIES), None)
     if bad is not None:
         raise InvalidLine(f"output: {output!r} contains the control character U+{ord(bad):04X}")
+    _check_windows_name(output)
     if (size := len(output.encode())) > MAX_OUTPUT_BYTES:
         raise InvalidLine(f"output: the name is {size} bytes long; at most {MAX_OUTPUT_BYTES}")
+
+
+def _check_windows_name(output: str) -> None:
+    """Refuse what Windows cannot hold, so the directory can be copied there (zip, share, sync) whole."""
+    if (reserved := next((c for c in output if c in _WINDOWS_RESERVED), None)) is not None:
+        raise InvalidLine(f"output: {output!r} contains {reserved!r}, which Windows does not allow in file names")
+    if output.endswith((".", " ")):
+        raise InvalidLine(f"output: {output!r} ends with a dot or a space, which Windows strips from file names")
+    # Windows opens the device for these names, whatever the extension ("nul.mp4") and trailing spaces.
+    if (stem := output.partition(".")[0].rstrip(" ").upper()) in _WINDOWS_DEVICES:
+        raise InvalidLine(f"output: {output!r} is the Windows device name {stem}, whatever the extension")
 
 
 def _fold(name: str) -> str:
