@@ -12,7 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 from qubrid_video_cli._commands import cli
 from qubrid_video_emulator import Emulator
 
+from .hostile import hostile
 from .media import probe
 from .processes import command
 
@@ -97,6 +99,17 @@ def _child(emulator: Emulator, jobs: Path, out: Path, *, file_size_limit: int = 
     command = [*launcher, QUBRID_VIDEO, "batch", str(jobs), "--out", str(out)]
     return subprocess.Popen(command, env={**os.environ, **_env(emulator)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+@contextmanager
+def _started(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A child process, killed on the way out if it is still running (a failed assertion must not hang)."""
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        try:
+            yield child
+        finally:
+            if child.poll() is None:
+                child.kill()
 
 
 def test_dropped_download_is_downloaded_on_rerun_not_generated(emulator: Emulator, tmp_path: Path) -> None:
@@ -181,6 +194,29 @@ def test_file_appearing_during_download_is_not_clobbered(tmp_path: Path) -> None
         assert again.exit_code == 0, again.output
         assert len(emulator.requests()) == 1
         assert probe(out / "fox.mp4")["width"] == 640
+
+
+def test_second_run_on_the_same_directory_is_refused(tmp_path: Path) -> None:
+    """While one run holds DIR, a second on it fails at once (exit 13) and sends nothing; --dry-run still plans."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
+    with hostile("silent") as (api, seen):  # the first run's generations never answer
+        env = {**os.environ, "QUBRID_API_KEY": "k", "QUBRID_BASE_URL": api}
+        argv = command("batch", str(jobs), "--out", str(out))
+        with _started(argv, env) as first:
+            _wait_for(lambda: len(seen.requests) == 2, "the first run's two generations")
+            with _started(argv, env) as second:
+                _wait_for(lambda: second.poll() is not None or len(seen.requests) > 2, "the second run to end or send")
+                assert len(seen.requests) == 2
+                _, refusal = second.communicate(timeout=30)
+            dry = _run(api, jobs, out, "--dry-run")
+            first.send_signal(signal.SIGINT)
+            first.communicate(timeout=30)
+        assert first.returncode == 130  # it was still running all along
+        assert second.returncode == 13, refusal
+        assert f"qubrid-video: error: another batch is running on {out}" in refusal
+        assert dry.returncode == 0, dry.stderr
+        assert dry.stdout == "batch plan: 2 generations (360p: 2 s)\n"
+        assert len(seen.requests) == 2
 
 
 def test_existing_file_fails_its_line_before_sending(emulator: Emulator, tmp_path: Path) -> None:

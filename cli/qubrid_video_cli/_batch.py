@@ -9,9 +9,12 @@ new generation request. ``--dry-run`` prints the plan (``_plan``) and sends noth
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +25,13 @@ import qubrid_video as qv
 from ._connect import client_settings
 from ._exits import (
     BATCH_FAILED,
+    BUSY,
     DOWNLOAD,
     EPILOG,
     FAILURE,
     RATE_LIMIT,
     USAGE,
+    CommandError,
     describe,
     exit_status,
     printable,
@@ -34,7 +39,7 @@ from ._exits import (
     reported,
 )
 from ._jobs import MANIFEST, Job, parse_jobs
-from ._ledger import WITH_VIDEO, Ledger
+from ._ledger import WITH_VIDEO, Ledger, lock
 from ._plan import DONE, INVALID, UNCERTAIN, Plan
 from ._progress import Tally
 
@@ -250,7 +255,10 @@ def _summary(jobs: list[Job], plan: Plan, ledger: Ledger) -> bool:
     return bool(failed or ledger.broken)
 
 
-@click.command(epilog=EPILOG + " With --dry-run: 0 when every line is valid, 2 when some line is not.")
+@click.command(
+    epilog=EPILOG + " 13 another batch is running on --out (nothing was sent). "
+    "With --dry-run: 0 when every line is valid, 2 when some line is not."
+)
 @click.argument("jobs_file", metavar="JOBS.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for videos and the manifest.")  # fmt: skip
@@ -274,19 +282,42 @@ def batch(*, jobs_file: Path, out: Path, dry_run: bool, emulator: bool, debug: b
     """
     options = Options(**flags)
     with reported(debug):
-        jobs = parse_jobs(jobs_file)
-        ledger = Ledger(out / MANIFEST)
-        plan = Plan.make(jobs, ledger, out, retry_uncertain=options.retry_uncertain,
-                         regenerate_expired=options.regenerate_expired)  # fmt: skip
-        if dry_run:
+        if dry_run:  # reads only: no lock, so it can watch a run in progress
+            jobs, ledger, plan = _plan(jobs_file, out, options)
             for job in jobs:
                 if job.error:
                     click.echo(job.error)
             click.echo(plan.describe())
             sys.exit(USAGE if plan.count(INVALID) else 0)
-        click.echo(plan.describe(), err=True)
-        with client_settings(emulator) as settings:
-            out.mkdir(parents=True, exist_ok=True)
+        with client_settings(emulator) as settings, _alone(out):
+            # Read the ledger only once it is ours: another run may have been writing it until now.
+            jobs, ledger, plan = _plan(jobs_file, out, options)
+            click.echo(plan.describe(), err=True)
             asyncio.run(run_batch(jobs, plan, ledger, out, options=options, settings=settings))
-        if _summary(jobs, plan, ledger):
+            failed = _summary(jobs, plan, ledger)
+        if failed:
             sys.exit(BATCH_FAILED)
+
+
+def _plan(jobs_file: Path, out: Path, options: Options) -> tuple[list[Job], Ledger, Plan]:
+    jobs = parse_jobs(jobs_file)
+    ledger = Ledger(out / MANIFEST)
+    plan = Plan.make(jobs, ledger, out, retry_uncertain=options.retry_uncertain,
+                     regenerate_expired=options.regenerate_expired)  # fmt: skip
+    return jobs, ledger, plan
+
+
+@contextlib.contextmanager
+def _alone(out: Path) -> Iterator[None]:
+    """Hold --out for the whole run: a second run on it would pay again for every line still to do."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = lock(out / MANIFEST)
+    except BlockingIOError:
+        raise CommandError(f"another batch is running on {out} (it holds {out / MANIFEST}); "
+                           "wait for it to end, or choose another --out", BUSY) from None  # fmt: skip
+    try:
+        yield
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)

@@ -33,6 +33,7 @@ NETWORK = 9
 DOWNLOAD = 10
 BATCH_FAILED = 11
 NOT_FOUND = 12
+BUSY = 13  # batch: another run holds the output directory
 INTERRUPTED = 130
 TERMINATED = 143
 

@@ -18,14 +18,19 @@ crash, or garbage) is skipped with a warning.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ._jobs import Job
+
+if sys.platform != "win32":
+    import fcntl
 
 STATES = frozenset({"generated", "done", "download_failed", "expired", "failed"})
 # States in which the API has already produced (and billed) a video, whose URL the record holds.
@@ -108,3 +113,34 @@ class Ledger:
             self._ends_with_newline = False  # part of the record may have reached the file
             return
         self._ends_with_newline = True
+
+
+def lock(path: Path) -> int | None:
+    """Open the manifest at `path` (creating it) and lock it, so that one run at a time can pay for its lines.
+
+    The lock is advisory (``flock``): it stops other batch runs, and lasts until the descriptor is
+    closed or the process ends, however it ends.
+
+    Returns:
+        The descriptor holding the lock, to close when the run ends; None on Windows, or where the
+        file system cannot lock (after a warning).
+
+    Raises:
+        BlockingIOError: another process holds the lock.
+    """
+    if sys.platform == "win32":  # no flock there; the README says so
+        return None
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise
+    except OSError as exc:
+        os.close(descriptor)
+        if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
+            raise
+        click.echo(f"qubrid-video: warning: cannot lock {path} ({exc.strerror}); nothing stops a second "
+                   "batch run on this directory from paying for the same lines", err=True)  # fmt: skip
+        return None
+    return descriptor
