@@ -351,6 +351,54 @@ def test_edited_line_does_not_get_the_old_video(emulator: Emulator, tmp_path: Pa
     assert _last(out, 1)["url"] != generated["url"]
 
 
+def test_inserted_and_deleted_lines_keep_their_videos(emulator: Emulator, tmp_path: Path) -> None:
+    """Lines known by what they ask for: after inserting or deleting lines, only a new line is generated."""
+    out, twin, named = tmp_path / "out", {"prompt": "twin", **SMALL}, {"prompt": "named", **SMALL, "output": "b.mp4"}
+    first = _run(emulator.base_url, _jobs(tmp_path, twin, twin, named), out, key=emulator.api_key)
+    assert first.returncode == 0, first.stderr
+    assert emulator.generations == 3  # identical lines are two videos
+    saved = {path.name: path.stat().st_ino for path in out.glob("*.mp4")}
+    assert sorted(saved) == ["b.mp4", "line-0001.mp4", "line-0002.mp4"]
+    jobs = _jobs(tmp_path, "", {"prompt": "new", **SMALL}, twin, twin, named)
+    inserted = _run(emulator.base_url, jobs, out, key=emulator.api_key)
+    assert inserted.returncode == 0, inserted.stdout
+    assert [r["fields"]["prompt"] for r in emulator.requests()][3:] == ["new"]
+    assert "1 done, 3 skipped, 0 failed" in inserted.stdout
+    assert {name: (out / name).stat().st_ino for name in saved} == saved  # neither fetched again nor replaced
+    assert (out / "line-0002-2.mp4").is_file()  # line 2's usual name is the moved twin's
+    deleted = _run(emulator.base_url, _jobs(tmp_path, "", {"prompt": "new", **SMALL}, twin, named), out,
+                   key=emulator.api_key)  # fmt: skip
+    assert deleted.returncode == 0, deleted.stdout
+    assert "0 done, 3 skipped, 0 failed" in deleted.stdout
+    assert len(emulator.requests()) == 4
+
+
+def test_idempotency_key_follows_the_line_not_its_number(emulator: Emulator, tmp_path: Path) -> None:
+    """A line sends the same key wherever it is in the file, so the API replays it rather than billing again."""
+    a, b = {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}
+    assert _run(emulator.base_url, _jobs(tmp_path, a, b), tmp_path / "one", key=emulator.api_key).returncode == 0
+    moved = _jobs(tmp_path, {"prompt": "x", **SMALL}, b, a)
+    assert _run(emulator.base_url, moved, tmp_path / "two", key=emulator.api_key).returncode == 0
+    keys: dict[str, set[str]] = {}
+    for request in emulator.requests():
+        keys.setdefault(request["fields"]["prompt"], set()).add(request["idempotency_key"])
+    assert {prompt: len(sent) for prompt, sent in keys.items()} == {"a": 1, "b": 1, "x": 1}
+    assert emulator.generations == 3  # a and b were replays
+
+
+def test_manifest_keyed_by_line_number_is_still_read(emulator: Emulator, tmp_path: Path) -> None:
+    """Records of an older manifest (by line number, no key) go to their lines, even after a line is inserted."""
+    out, lines = tmp_path / "out", [{"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}]
+    assert _run(emulator.base_url, _jobs(tmp_path, *lines), out, key=emulator.api_key).returncode == 0
+    old = [{k: v for k, v in r.items() if k not in ("key", "occurrence") and (k != "output" or r["status"] == "done")}
+           for r in _records(out)]  # fmt: skip
+    (out / "manifest.jsonl").write_text("".join(json.dumps(record) + "\n" for record in old))
+    result = _run(emulator.base_url, _jobs(tmp_path, {"prompt": "new", **SMALL}, *lines), out, key=emulator.api_key)
+    assert result.returncode == 0, result.stdout
+    assert "1 done, 2 skipped, 0 failed" in result.stdout
+    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["a", "b", "new"]
+
+
 def test_expired_link_is_reported_and_regenerated_only_on_request(emulator: Emulator, tmp_path: Path) -> None:
     """A stored URL answering 404 names line and URL; only --regenerate-expired sends the generation again."""
     jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"

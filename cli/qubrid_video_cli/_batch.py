@@ -38,7 +38,7 @@ from ._exits import (
     printable_url,
     reported,
 )
-from ._jobs import MANIFEST, Job, parse_jobs
+from ._jobs import MANIFEST, Job, name_outputs, parse_jobs
 from ._ledger import WITH_VIDEO, Ledger, lock
 from ._plan import DONE, INVALID, UNCERTAIN, Plan
 from ._progress import Tally
@@ -217,9 +217,7 @@ async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, o
 
 def _row(job: Job, plan: Plan, ledger: Ledger) -> tuple[str, str, str, str]:
     kind = plan.kinds[job.line]
-    # An invalid line may not match its record's fingerprint (it may not parse): show what the
-    # ledger holds for its number anyway, since that is a video already paid for.
-    entry = ledger.state.get(job.line, {}) if kind == INVALID else ledger.entry(job)
+    entry = ledger.entry(job)  # an invalid line that parses still shows the video it already has
     if kind == INVALID:
         status, detail = "invalid", job.error or ""
     elif kind in (DONE, UNCERTAIN):
@@ -302,6 +300,8 @@ def batch(*, jobs_file: Path, out: Path, dry_run: bool, emulator: bool, debug: b
 def _plan(jobs_file: Path, out: Path, options: Options) -> tuple[list[Job], Ledger, Plan]:
     jobs = parse_jobs(jobs_file)
     ledger = Ledger(out / MANIFEST)
+    ledger.adopt(jobs)
+    name_outputs(jobs, ledger.outputs())
     plan = Plan.make(jobs, ledger, out, retry_uncertain=options.retry_uncertain,
                      regenerate_expired=options.regenerate_expired)  # fmt: skip
     return jobs, ledger, plan
