@@ -3,7 +3,9 @@
 The jobs file is checked whole before anything is sent (``_jobs``); each line's state lives in
 ``DIR/manifest.jsonl`` (``_ledger``), so a re-run after Ctrl-C, a crash, a full disk or a failed
 download skips finished lines and downloads videos that were generated but not saved, without a
-new generation request. ``--dry-run`` prints the plan (``_plan``) and sends nothing.
+new generation request. A run holds ``DIR`` locked, so a second run on it cannot pay for the same
+lines; each line fails alone, whatever it raises. ``--dry-run`` prints the plan (``_plan``) and
+sends nothing.
 """
 
 from __future__ import annotations
