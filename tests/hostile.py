@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +64,7 @@ class Recorder:
     ``answer`` is what mode ``canned`` writes; a test may change it between calls.
     """
 
-    def __init__(self, answer: bytes = b"") -> None:
+    def __init__(self, answer: bytes | Sequence[bytes] = b"") -> None:
         self.requests: list[str] = []
         self.connections = 0
         self.unread = 0
@@ -313,11 +313,14 @@ DOWNLOAD_MODES: dict[str, Callable[[asyncio.StreamWriter, Ask], Awaitable[None]]
 
 
 @contextmanager
-def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -> Iterator[tuple[str, Recorder]]:
+def hostile(
+    mode: str, other: str = "http://127.0.0.1:9", answer: bytes | Sequence[bytes] = b""
+) -> Iterator[tuple[str, Recorder]]:
     """Serve `mode` on a free loopback port in a thread; yield its base URL and what it recorded.
 
     Mode ``canned`` writes `answer` (``recorder.answer``), byte for byte, to every request, then
-    closes the connection. Whole-connection modes:
+    closes the connection; given a sequence of answers, the n-th request gets the n-th (the last
+    repeats). Whole-connection modes:
 
     - ``slow_reader``: reads the request's body at 128 KiB/s and never answers.
     - ``trickle_headers``: answers ``200 OK`` then one header byte every 0.5 s, without end.
@@ -345,7 +348,8 @@ def hostile(mode: str, other: str = "http://127.0.0.1:9", answer: bytes = b"") -
                 ask = Ask(recorder.requests[-1], len(recorder.requests) - 1, param, other)
                 await DOWNLOAD_MODES[name](writer, ask)
             else:
-                await _behave(mode, writer, other, recorder.answer)
+                answers = [recorder.answer] if isinstance(recorder.answer, bytes) else list(recorder.answer)
+                await _behave(mode, writer, other, answers[min(len(recorder.requests), len(answers)) - 1])
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:

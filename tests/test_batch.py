@@ -12,7 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from click.testing import CliRunner
 from qubrid_video_cli._commands import cli
 from qubrid_video_emulator import Emulator
 
+from .hostile import hostile
 from .media import probe
+from .processes import command
 
 QUBRID_VIDEO = str(Path(sys.executable).parent / "qubrid-video")
 SMALL = {"duration": 1, "resolution": "360p", "fps": 2}
@@ -42,6 +45,13 @@ def _jobs(tmp_path: Path, *lines: dict[str, Any] | str | bytes) -> Path:
 def _batch(emulator: Emulator, jobs: Path, out: Path, *args: str) -> Any:
     return CliRunner().invoke(cli, ["batch", str(jobs), "--out", str(out), *args], env=_env(emulator),
                               catch_exceptions=False)  # fmt: skip
+
+
+def _run(api: str, jobs: Path, out: Path, *args: str, key: str = "k") -> subprocess.CompletedProcess[str]:
+    """The command in a child process, against the API at `api` (the emulator's, or a fake one)."""
+    env = {**os.environ, "QUBRID_API_KEY": key, "QUBRID_BASE_URL": api}
+    return subprocess.run(command("batch", str(jobs), "--out", str(out), *args), env=env, capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", timeout=120, check=False)  # fmt: skip
 
 
 def _records(out: Path) -> list[dict[str, Any]]:
@@ -89,6 +99,17 @@ def _child(emulator: Emulator, jobs: Path, out: Path, *, file_size_limit: int = 
     command = [*launcher, QUBRID_VIDEO, "batch", str(jobs), "--out", str(out)]
     return subprocess.Popen(command, env={**os.environ, **_env(emulator)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+@contextmanager
+def _started(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A child process, killed on the way out if it is still running (a failed assertion must not hang)."""
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        try:
+            yield child
+        finally:
+            if child.poll() is None:
+                child.kill()
 
 
 def test_dropped_download_is_downloaded_on_rerun_not_generated(emulator: Emulator, tmp_path: Path) -> None:
@@ -175,6 +196,29 @@ def test_file_appearing_during_download_is_not_clobbered(tmp_path: Path) -> None
         assert probe(out / "fox.mp4")["width"] == 640
 
 
+def test_second_run_on_the_same_directory_is_refused(tmp_path: Path) -> None:
+    """While one run holds DIR, a second on it fails at once (exit 13) and sends nothing; --dry-run still plans."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
+    with hostile("silent") as (api, seen):  # the first run's generations never answer
+        env = {**os.environ, "QUBRID_API_KEY": "k", "QUBRID_BASE_URL": api}
+        argv = command("batch", str(jobs), "--out", str(out))
+        with _started(argv, env) as first:
+            _wait_for(lambda: len(seen.requests) == 2, "the first run's two generations")
+            with _started(argv, env) as second:
+                _wait_for(lambda: second.poll() is not None or len(seen.requests) > 2, "the second run to end or send")
+                assert len(seen.requests) == 2
+                _, refusal = second.communicate(timeout=30)
+            dry = _run(api, jobs, out, "--dry-run")
+            first.send_signal(signal.SIGINT)
+            first.communicate(timeout=30)
+        assert first.returncode == 130  # it was still running all along
+        assert second.returncode == 13, refusal
+        assert f"qubrid-video: error: another batch is running on {out}" in refusal
+        assert dry.returncode == 0, dry.stderr
+        assert dry.stdout == "batch plan: 2 generations (360p: 2 s)\n"
+        assert len(seen.requests) == 2
+
+
 def test_existing_file_fails_its_line_before_sending(emulator: Emulator, tmp_path: Path) -> None:
     """An existing file at a line's output is a per-line error: nothing sent for it, nothing replaced."""
     jobs = _jobs(tmp_path, {"prompt": "mine", **SMALL, "output": "fox.mp4"}, {"prompt": "other", **SMALL})
@@ -228,6 +272,21 @@ def test_unsafe_output_names_fail_before_sending(emulator: Emulator, tmp_path: P
     assert "at most 200" in result.stdout
     assert [r["fields"]["prompt"] for r in emulator.requests()] == ["fine"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.jsonl", "ok.mp4"]
+
+
+def test_names_windows_cannot_hold_fail_before_sending(emulator: Emulator, tmp_path: Path) -> None:
+    """Reserved characters, a trailing dot or space, device names with any extension: per-line errors."""
+    bad = ["a<b.mp4", "a>b.mp4", "a:b.mp4", 'a"b.mp4', "a|b.mp4", "a?b.mp4", "a*b.mp4", "fox.", "fox.mp4 ",
+           "CON", "con.mp4", "Nul.tar.gz", "aux .mp4", "prn.MP4", "COM1.mp4", "lpt9", "com\u00b9.mp4"]  # fmt: skip
+    fine = ["console.mp4", "com10.mp4", "lpt.mp4", "my.con.mp4"]
+    lines = [*({"prompt": f"bad {name}", **SMALL, "output": name} for name in bad),
+             *({"prompt": f"fine {name}", **SMALL, "output": name} for name in fine)]  # fmt: skip
+    result = _run(emulator.base_url, _jobs(tmp_path, *lines), tmp_path / "out", key=emulator.api_key)
+    assert result.returncode == 11, result.stderr
+    for number, name in enumerate(bad, start=1):
+        assert f"line {number}: output: {name!r} " in result.stdout, name
+    assert sorted(r["fields"]["prompt"] for r in emulator.requests()) == sorted(f"fine {name}" for name in fine)
+    assert f"{len(fine)} done, 0 skipped, {len(bad)} failed" in result.stdout
 
 
 def test_undecodable_and_unencodable_lines_fail_alone(emulator: Emulator, tmp_path: Path) -> None:
@@ -290,6 +349,54 @@ def test_edited_line_does_not_get_the_old_video(emulator: Emulator, tmp_path: Pa
     assert _batch(emulator, _jobs(tmp_path, {"prompt": "new", **SMALL}), out).exit_code == 0
     assert [r["fields"]["prompt"] for r in emulator.requests()] == ["old", "new"]
     assert _last(out, 1)["url"] != generated["url"]
+
+
+def test_inserted_and_deleted_lines_keep_their_videos(emulator: Emulator, tmp_path: Path) -> None:
+    """Lines known by what they ask for: after inserting or deleting lines, only a new line is generated."""
+    out, twin, named = tmp_path / "out", {"prompt": "twin", **SMALL}, {"prompt": "named", **SMALL, "output": "b.mp4"}
+    first = _run(emulator.base_url, _jobs(tmp_path, twin, twin, named), out, key=emulator.api_key)
+    assert first.returncode == 0, first.stderr
+    assert emulator.generations == 3  # identical lines are two videos
+    saved = {path.name: path.stat().st_ino for path in out.glob("*.mp4")}
+    assert sorted(saved) == ["b.mp4", "line-0001.mp4", "line-0002.mp4"]
+    jobs = _jobs(tmp_path, "", {"prompt": "new", **SMALL}, twin, twin, named)
+    inserted = _run(emulator.base_url, jobs, out, key=emulator.api_key)
+    assert inserted.returncode == 0, inserted.stdout
+    assert [r["fields"]["prompt"] for r in emulator.requests()][3:] == ["new"]
+    assert "1 done, 3 skipped, 0 failed" in inserted.stdout
+    assert {name: (out / name).stat().st_ino for name in saved} == saved  # neither fetched again nor replaced
+    assert (out / "line-0002-2.mp4").is_file()  # line 2's usual name is the moved twin's
+    deleted = _run(emulator.base_url, _jobs(tmp_path, "", {"prompt": "new", **SMALL}, twin, named), out,
+                   key=emulator.api_key)  # fmt: skip
+    assert deleted.returncode == 0, deleted.stdout
+    assert "0 done, 3 skipped, 0 failed" in deleted.stdout
+    assert len(emulator.requests()) == 4
+
+
+def test_idempotency_key_follows_the_line_not_its_number(emulator: Emulator, tmp_path: Path) -> None:
+    """A line sends the same key wherever it is in the file, so the API replays it rather than billing again."""
+    a, b = {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}
+    assert _run(emulator.base_url, _jobs(tmp_path, a, b), tmp_path / "one", key=emulator.api_key).returncode == 0
+    moved = _jobs(tmp_path, {"prompt": "x", **SMALL}, b, a)
+    assert _run(emulator.base_url, moved, tmp_path / "two", key=emulator.api_key).returncode == 0
+    keys: dict[str, set[str]] = {}
+    for request in emulator.requests():
+        keys.setdefault(request["fields"]["prompt"], set()).add(request["idempotency_key"])
+    assert {prompt: len(sent) for prompt, sent in keys.items()} == {"a": 1, "b": 1, "x": 1}
+    assert emulator.generations == 3  # a and b were replays
+
+
+def test_manifest_keyed_by_line_number_is_still_read(emulator: Emulator, tmp_path: Path) -> None:
+    """Records of an older manifest (by line number, no key) go to their lines, even after a line is inserted."""
+    out, lines = tmp_path / "out", [{"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}]
+    assert _run(emulator.base_url, _jobs(tmp_path, *lines), out, key=emulator.api_key).returncode == 0
+    old = [{k: v for k, v in r.items() if k not in ("key", "occurrence") and (k != "output" or r["status"] == "done")}
+           for r in _records(out)]  # fmt: skip
+    (out / "manifest.jsonl").write_text("".join(json.dumps(record) + "\n" for record in old))
+    result = _run(emulator.base_url, _jobs(tmp_path, {"prompt": "new", **SMALL}, *lines), out, key=emulator.api_key)
+    assert result.returncode == 0, result.stdout
+    assert "1 done, 2 skipped, 0 failed" in result.stdout
+    assert [r["fields"]["prompt"] for r in emulator.requests()][2:] == ["new"]
 
 
 def test_expired_link_is_reported_and_regenerated_only_on_request(emulator: Emulator, tmp_path: Path) -> None:

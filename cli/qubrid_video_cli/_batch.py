@@ -3,15 +3,20 @@
 The jobs file is checked whole before anything is sent (``_jobs``); each line's state lives in
 ``DIR/manifest.jsonl`` (``_ledger``), so a re-run after Ctrl-C, a crash, a full disk or a failed
 download skips finished lines and downloads videos that were generated but not saved, without a
-new generation request. ``--dry-run`` prints the plan (``_plan``) and sends nothing.
+new generation request. A run holds ``DIR`` locked, so a second run on it cannot pay for the same
+lines; each line fails alone, whatever it raises. ``--dry-run`` prints the plan (``_plan``) and
+sends nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +25,30 @@ import click
 import qubrid_video as qv
 
 from ._connect import client_settings
-from ._exits import BATCH_FAILED, DOWNLOAD, EPILOG, FAILURE, RATE_LIMIT, USAGE, describe, exit_status, reported
-from ._jobs import MANIFEST, Job, parse_jobs
-from ._ledger import WITH_VIDEO, Ledger
+from ._exits import (
+    BATCH_FAILED,
+    BUSY,
+    DOWNLOAD,
+    EPILOG,
+    FAILURE,
+    RATE_LIMIT,
+    USAGE,
+    CommandError,
+    describe,
+    exit_status,
+    printable,
+    printable_url,
+    reported,
+)
+from ._jobs import MANIFEST, Job, name_outputs, parse_jobs
+from ._ledger import WITH_VIDEO, Ledger, lock
 from ._plan import DONE, INVALID, UNCERTAIN, Plan
 from ._progress import Tally
 
 RATE_LIMIT_ROUNDS = 5
 # A CDN link that answers these is gone (signed URLs expire); retrying the download cannot help.
 EXPIRED_STATUSES = frozenset({403, 404, 410})
+_ANSWERED = re.compile(r"the video URL answered HTTP (\d{3})(?!\d)")
 
 
 @attrs.frozen
@@ -83,10 +103,11 @@ def _seconds(value: float) -> str:
 def _link_status(error: BaseException) -> int | None:
     """The HTTP status the video link answered, when the download failed on one."""
     status = getattr(error, "status_code", None)
-    if isinstance(status, int):
+    if isinstance(status, int) and not isinstance(status, bool):
         return status
-    # The SDK's DownloadError says the status only in its message: "the video URL answered HTTP 404".
-    match = re.search(r"\bHTTP (\d{3})\b", str(error))
+    # Without the attribute, the status is only in the SDK's own phrase, which starts its message;
+    # anywhere else in the text it may be the server's (a Content-Range quoted in the error).
+    match = _ANSWERED.match(str(error))
     return int(match.group(1)) if match else None
 
 
@@ -137,22 +158,28 @@ class Run:
         target = self.out / job.output
         try:
             path = await video.download(target, overwrite=False)
-        except (qv.QubridError, OSError) as error:
-            status = _link_status(error) if isinstance(error, qv.DownloadError) else None
-            if status in EXPIRED_STATUSES:
-                message = f"line {job.line}: the video link has expired (HTTP {status}): {video.url}"
-                raise LineFailed("expired", message, exit_status=DOWNLOAD, url=video.url,
-                                 request_id=video.request_id) from error  # fmt: skip
-            if isinstance(error, qv.DestinationExistsError):
-                reason = f"{target} already exists (it appeared during the download); move it away and run again"
-            elif isinstance(error, qv.QubridError):
-                reason = describe(error)
-            else:  # a plain OSError is the local side: a full disk, a file size limit
-                reason = f"cannot write {target}: {error.strerror or error}"
-            raise LineFailed("download_failed", f"line {job.line}: generated but not saved: {reason}",
-                             exit_status=DOWNLOAD, url=video.url, request_id=video.request_id) from error  # fmt: skip
+        except Exception as error:  # the video is paid for: whatever went wrong, its URL must be kept
+            raise _not_saved(video, job, target, error) from error
         self.ledger.record(job, "done", request_id=video.request_id, url=video.url, output=job.output, path=str(path),
                            size=path.stat().st_size)  # fmt: skip
+
+
+def _not_saved(video: qv.AsyncVideo, job: Job, target: Path, error: Exception) -> LineFailed:
+    """The failure of a generated video's download: ``expired`` when its link is gone, else ``download_failed``."""
+    status = _link_status(error) if isinstance(error, qv.DownloadError) else None
+    if status in EXPIRED_STATUSES:
+        message = f"line {job.line}: the video link has expired (HTTP {status}): {printable_url(video.url)}"
+        return LineFailed("expired", message, exit_status=DOWNLOAD, url=video.url, request_id=video.request_id)
+    if isinstance(error, qv.DestinationExistsError):
+        reason = f"{target} already exists (it appeared during the download); move it away and run again"
+    elif isinstance(error, qv.QubridError):
+        reason = describe(error)
+    elif isinstance(error, OSError):  # a plain OSError is the local side: a full disk, a file size limit
+        reason = f"cannot write {target}: {error.strerror or error}"
+    else:  # what the SDK did not wrap: a URL httpx refuses, a redirect loop...
+        reason = f"{type(error).__name__}: {error}"
+    return LineFailed("download_failed", f"line {job.line}: generated but not saved: {reason}",
+                      exit_status=DOWNLOAD, url=video.url, request_id=video.request_id)  # fmt: skip
 
 
 async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, options: Options,
@@ -175,6 +202,12 @@ async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, o
                               exit_status=exit_status(error), request_id=getattr(error, "request_id", None),
                               may_have_generated=bool(getattr(error, "may_have_generated", False)))  # fmt: skip
                 tally.finish(ok=False)
+            except Exception as error:  # one line's surprise must not cancel the others (Ctrl-C still does)
+                # Raised around the generation request: whether it was billed is unknown.
+                message = f"line {job.line}: unexpected error: {type(error).__name__}: {error}"
+                ledger.record(job, "failed", error=message, exit_status=FAILURE, request_id=None,
+                              may_have_generated=True)  # fmt: skip
+                tally.finish(ok=False)
             else:
                 tally.finish(ok=True)
 
@@ -186,9 +219,7 @@ async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, o
 
 def _row(job: Job, plan: Plan, ledger: Ledger) -> tuple[str, str, str, str]:
     kind = plan.kinds[job.line]
-    # An invalid line may not match its record's fingerprint (it may not parse): show what the
-    # ledger holds for its number anyway, since that is a video already paid for.
-    entry = ledger.state.get(job.line, {}) if kind == INVALID else ledger.entry(job)
+    entry = ledger.entry(job)  # an invalid line that parses still shows the video it already has
     if kind == INVALID:
         status, detail = "invalid", job.error or ""
     elif kind in (DONE, UNCERTAIN):
@@ -196,9 +227,9 @@ def _row(job: Job, plan: Plan, ledger: Ledger) -> tuple[str, str, str, str]:
     else:
         status, detail = str(entry.get("status", "?")), str(entry.get("path") or entry.get("error") or "")
     if status != "done" and entry.get("status") in WITH_VIDEO:
-        detail += f" | video: {entry['url']}"
-    detail = detail.replace("\r", " ").replace("\n", " ")
-    return str(job.line), status, str(entry.get("request_id") or "-"), detail
+        detail += f" | video: {printable_url(entry['url'])}"
+    # Request ids and errors hold what servers sent: one line each, nothing the terminal obeys.
+    return str(job.line), status, printable(str(entry.get("request_id") or "-")), printable(detail)
 
 
 def _summary(jobs: list[Job], plan: Plan, ledger: Ledger) -> bool:
@@ -224,7 +255,10 @@ def _summary(jobs: list[Job], plan: Plan, ledger: Ledger) -> bool:
     return bool(failed or ledger.broken)
 
 
-@click.command(epilog=EPILOG + " With --dry-run: 0 when every line is valid, 2 when some line is not.")
+@click.command(
+    epilog=EPILOG + " 13 another batch is running on --out (nothing was sent). "
+    "With --dry-run: 0 when every line is valid, 2 when some line is not."
+)
 @click.argument("jobs_file", metavar="JOBS.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for videos and the manifest.")  # fmt: skip
@@ -248,19 +282,44 @@ def batch(*, jobs_file: Path, out: Path, dry_run: bool, emulator: bool, debug: b
     """
     options = Options(**flags)
     with reported(debug):
-        jobs = parse_jobs(jobs_file)
-        ledger = Ledger(out / MANIFEST)
-        plan = Plan.make(jobs, ledger, out, retry_uncertain=options.retry_uncertain,
-                         regenerate_expired=options.regenerate_expired)  # fmt: skip
-        if dry_run:
+        if dry_run:  # reads only: no lock, so it can watch a run in progress
+            jobs, ledger, plan = _plan(jobs_file, out, options)
             for job in jobs:
                 if job.error:
                     click.echo(job.error)
             click.echo(plan.describe())
             sys.exit(USAGE if plan.count(INVALID) else 0)
-        click.echo(plan.describe(), err=True)
-        with client_settings(emulator) as settings:
-            out.mkdir(parents=True, exist_ok=True)
+        with client_settings(emulator) as settings, _alone(out):
+            # Read the ledger only once it is ours: another run may have been writing it until now.
+            jobs, ledger, plan = _plan(jobs_file, out, options)
+            click.echo(plan.describe(), err=True)
             asyncio.run(run_batch(jobs, plan, ledger, out, options=options, settings=settings))
-        if _summary(jobs, plan, ledger):
+            failed = _summary(jobs, plan, ledger)
+        if failed:
             sys.exit(BATCH_FAILED)
+
+
+def _plan(jobs_file: Path, out: Path, options: Options) -> tuple[list[Job], Ledger, Plan]:
+    jobs = parse_jobs(jobs_file)
+    ledger = Ledger(out / MANIFEST)
+    ledger.adopt(jobs)
+    name_outputs(jobs, ledger.outputs())
+    plan = Plan.make(jobs, ledger, out, retry_uncertain=options.retry_uncertain,
+                     regenerate_expired=options.regenerate_expired)  # fmt: skip
+    return jobs, ledger, plan
+
+
+@contextlib.contextmanager
+def _alone(out: Path) -> Iterator[None]:
+    """Hold --out for the whole run: a second run on it would pay again for every line still to do."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = lock(out / MANIFEST)
+    except BlockingIOError:
+        raise CommandError(f"another batch is running on {out} (it holds {out / MANIFEST}); "
+                           "wait for it to end, or choose another --out", BUSY) from None  # fmt: skip
+    try:
+        yield
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)

@@ -36,6 +36,7 @@ NETWORK = 9
 DOWNLOAD = 10
 BATCH_FAILED = 11
 NOT_FOUND = 12
+BUSY = 13  # batch: another run holds the output directory
 INTERRUPTED = 130
 
 # Most specific first: the first class an error is an instance of decides its status.
@@ -130,7 +131,7 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
-def printable(text: str, limit: int = 200) -> str:
+def printable(text: str, limit: int = 500) -> str:
     r"""Server-provided text made safe for one terminal line: control characters escaped (``\x1b``), bounded."""
     flat = _CONTROL.sub(_escape, text)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

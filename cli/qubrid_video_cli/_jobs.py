@@ -3,6 +3,10 @@
 A line that cannot be decoded, parsed or validated becomes a :class:`Job` carrying its error (with
 its line number): nothing is sent for it and the other lines still run. Everything here is checked
 before the first request, so a bad line never costs a generation.
+
+A line is known by what it asks for, not by where it is: its :attr:`Job.key` (fingerprint and
+occurrence) keys the manifest and the Idempotency-Key, so inserting, deleting or moving lines
+never makes a finished line look new.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import os
 import stat
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +37,11 @@ _MEDIA = ("image", "audio")
 # Control characters, line and paragraph separators, lone surrogates: invisible or unprintable in
 # a file name, and some break the terminal or the manifest a name is shown in.
 _BAD_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
+_WINDOWS_RESERVED = frozenset('<>:"|?*')
+# The device names of Windows's naming rules ("Naming Files, Paths, and Namespaces"), with the
+# superscript digits it also reserves, and its console names (as ntpath.isreserved has them).
+_PORTS = {f"{port}{digit}" for port in ("COM", "LPT") for digit in "123456789\u00b9\u00b2\u00b3"}
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", *_PORTS})
 
 
 class InvalidLine(Exception):
@@ -47,7 +57,10 @@ class Job:
         output: The file name it is saved under, inside the output directory.
         fields: Arguments for ``videos.generate``: the model defaulted, media paths made absolute.
         fingerprint: Digest of what the line asks the API for (not its output name), so the
-            manifest can tell a changed line from the one it recorded.
+            manifest can tell a changed line from the one it recorded; "" when the line cannot say.
+        occurrence: Which line with this fingerprint it is (1 for the first in the file), so that
+            identical lines stay distinct videos.
+        named: Whether the line gives its own "output".
         error: Why the line will not run, starting with ``line N:``; None when it is valid.
     """
 
@@ -55,7 +68,14 @@ class Job:
     output: str
     fields: dict[str, Any] = attrs.field(factory=dict)
     fingerprint: str = ""
+    occurrence: int = 0
+    named: bool = False
     error: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What the manifest knows the line by, wherever it moves in the file; "" without a fingerprint."""
+        return f"{self.fingerprint}-{self.occurrence}" if self.fingerprint else ""
 
     def fail(self, message: str) -> None:
         """Mark the line invalid (the first problem found is the one reported)."""
@@ -69,13 +89,13 @@ class Job:
             regeneration: The expired video URL a deliberate new generation replaces; it changes
                 the key, since a replay would only hand back the dead link.
         """
-        seed = f"{self.line}\0{self.fingerprint}\0{regeneration}"
+        seed = f"{self.key}\0{regeneration}"
         return "qv-batch-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
-def default_name(line: int) -> str:
-    """The output name of a line that names none."""
-    return f"line-{line:04d}.mp4"
+def default_name(line: int, suffix: int = 1) -> str:
+    """The output name of a line that names none (and has no name in the manifest)."""
+    return f"line-{line:04d}.mp4" if suffix == 1 else f"line-{line:04d}-{suffix}.mp4"
 
 
 def is_url(value: str) -> bool:
@@ -87,14 +107,18 @@ def parse_jobs(path: Path) -> list[Job]:
     """Read and check every line of the jobs file; invalid lines carry their error.
 
     The file is split on newline bytes only: U+2028 and the other separators ``str.splitlines`` knows
-    are legal inside a JSON string and must not cut a line in two.
+    are legal inside a JSON string and must not cut a line in two. Lines naming no output are
+    named by :func:`name_outputs`, once the manifest is read.
     """
     jobs = []
     # A byte-order mark, which some editors write, is not part of the first line.
     for number, raw in enumerate(path.read_bytes().removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
         if raw.strip():
             jobs.append(_parse_line(number, raw.strip(), path.parent))
-    _check_names_across_lines(jobs)
+    counts: dict[str, int] = {}
+    for job in jobs:
+        if job.fingerprint:
+            counts[job.fingerprint] = job.occurrence = counts.get(job.fingerprint, 0) + 1
     return jobs
 
 
@@ -114,13 +138,16 @@ def _parse_line(number: int, raw: bytes, base: Path) -> Job:
         job.fail(f"invalid JSON ({type(exc).__name__}: {str(exc)[:80]})")
         return job
     try:
-        job.fields, job.output, job.fingerprint = _validate(data, base, job.output)
+        job.fields, job.fingerprint, output = _validate(data, base)
+        if output is not None:  # checked apart: a line with a bad name still counts among its twins
+            job.output, job.named = _check_name(output), True
     except InvalidLine as exc:
         job.fail(str(exc))
     return job
 
 
-def _validate(data: object, base: Path, default: str) -> tuple[dict[str, Any], str, str]:
+def _validate(data: object, base: Path) -> tuple[dict[str, Any], str, object]:
+    """The line's generate arguments, their fingerprint, and its "output" (None when not given)."""
     if not isinstance(data, dict):
         raise InvalidLine(f"expected a JSON object, got {_kind(data)}")
     _check_encodable(data)
@@ -146,10 +173,8 @@ def _validate(data: object, base: Path, default: str) -> tuple[dict[str, Any], s
     for name in _MEDIA:
         if name in fields:
             fields[name] = _media(name, fields[name], base)
-    output = given.get("output", default)
-    _check_name(output)
     fingerprint = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:32]
-    return fields, output, fingerprint
+    return fields, fingerprint, given.get("output")
 
 
 def _kind(value: object) -> str:
@@ -201,8 +226,8 @@ def _media(name: str, value: object, base: Path) -> str:
     return str(path)
 
 
-def _check_name(output: object) -> None:
-    """An output must be a plain, visible, portable file name inside the output directory."""
+def _check_name(output: object) -> str:
+    """An output must be a plain, visible, portable file name inside the output directory; returns it."""
     if not isinstance(output, str):
         raise InvalidLine(f"output: expected a file name (a string), got {_kind(output)}")
     if not output:
@@ -216,8 +241,21 @@ def _check_name(output: object) -> None:
     bad = next((c for c in output if unicodedata.category(c) in _BAD_CATEGORIES), None)
     if bad is not None:
         raise InvalidLine(f"output: {output!r} contains the control character U+{ord(bad):04X}")
+    _check_windows_name(output)
     if (size := len(output.encode())) > MAX_OUTPUT_BYTES:
         raise InvalidLine(f"output: the name is {size} bytes long; at most {MAX_OUTPUT_BYTES}")
+    return output
+
+
+def _check_windows_name(output: str) -> None:
+    """Refuse what Windows cannot hold, so the directory can be copied there (zip, share, sync) whole."""
+    if (reserved := next((c for c in output if c in _WINDOWS_RESERVED), None)) is not None:
+        raise InvalidLine(f"output: {output!r} contains {reserved!r}, which Windows does not allow in file names")
+    if output.endswith((".", " ")):
+        raise InvalidLine(f"output: {output!r} ends with a dot or a space, which Windows strips from file names")
+    # Windows opens the device for these names, whatever the extension ("nul.mp4") and trailing spaces.
+    if (stem := output.partition(".")[0].rstrip(" ").upper()) in _WINDOWS_DEVICES:
+        raise InvalidLine(f"output: {output!r} is the Windows device name {stem}, whatever the extension")
 
 
 def _fold(name: str) -> str:
@@ -225,13 +263,32 @@ def _fold(name: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
 
 
-def _check_names_across_lines(jobs: list[Job]) -> None:
-    """No two lines may write one file, and none may write the manifest or another line's default name."""
-    defaults = {_fold(default_name(job.line)): job.line for job in jobs}
-    owners: dict[str, int] = {}
-    for job in jobs:
-        if job.error:
-            continue
+def _usable(name: object) -> bool:
+    try:
+        _check_name(name)
+    except InvalidLine:
+        return False
+    return True
+
+
+def name_outputs(jobs: list[Job], recorded: Mapping[str, str]) -> None:
+    """Name every valid line's output; fail a line whose own name another line holds.
+
+    A line's own "output" is its name. A line naming none keeps the name the manifest recorded for
+    it (`recorded`, by :attr:`Job.key`), so a line that moved keeps its file; otherwise it gets
+    ``line-NNNN.mp4`` after where it is now, or ``line-NNNN-2.mp4``... when a kept name holds that.
+    No two lines may write one file, and none may write the manifest or another line's default name.
+    """
+    valid = [job for job in jobs if not job.error]
+    owners: dict[str, int] = {_fold(MANIFEST): 0}
+    kept: set[int] = set()
+    for job in valid:  # a recorded name comes first: its video may be on disk under it
+        name = recorded.get(job.key)
+        if name is not None and not job.named and _usable(name) and _fold(name) not in owners:
+            job.output, owners[_fold(name)] = name, job.line
+            kept.add(job.line)
+    defaults = {_fold(default_name(job.line)): job.line for job in jobs if not job.named and job.line not in kept}
+    for job in (job for job in valid if job.named):
         key = _fold(job.output)
         if key == _fold(MANIFEST):
             job.fail(f"output: {job.output!r} is the batch's own manifest")
@@ -241,3 +298,10 @@ def _check_names_across_lines(jobs: list[Job]) -> None:
             job.fail(f"output: {job.output!r} is already the output of line {owners[key]}")
         else:
             owners[key] = job.line
+    for job in valid:
+        if not job.named and job.line not in kept:
+            suffix = 1
+            while _fold(default_name(job.line, suffix)) in owners:
+                suffix += 1
+            job.output = default_name(job.line, suffix)
+            owners[_fold(job.output)] = job.line
