@@ -1,0 +1,73 @@
+"""The emulated CDN: ``GET``/``HEAD /files/{name}`` serves a rendered video, whole or one byte range.
+
+Answers carry ``ETag``, ``Content-Length`` and ``Accept-Ranges``; a ``Range`` is read as
+``_ranges.py`` says (RFC 9110), honoured only when ``If-Range`` is absent or names the current
+``ETag``, so an interrupted download can resume. A download fault is served by the misbehaviour room.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import _misbehaviour as misbehaviour
+from ._errors import error_response, new_request_id
+from ._ranges import RangeNotSatisfiable, byte_range
+from ._state import EmulatorState
+from ._store import VideoStore
+
+
+class Files:
+    """The video route, over the store of rendered videos."""
+
+    def __init__(self, state: EmulatorState, store: VideoStore) -> None:
+        self.state = state
+        self.store = store
+
+    async def download(self, request: Request) -> Response:
+        """``GET /files/{name}``: the video, with ``ETag``, ``Content-Length`` and single ``Range`` support."""
+        request_id = new_request_id()
+        entry: dict[str, Any] = {
+            "request_id": request_id,
+            "time": time.time(),
+            "name": request.path_params["name"],
+            "authorization": "authorization" in request.headers,
+            "range": request.headers.get("range"),
+            "if_range": request.headers.get("if-range"),
+            "fault": None,
+            "status": None,
+        }
+        response = self._download(request, request_id, entry)
+        entry["status"] = response.status_code
+        self.state.record_download(entry)
+        return response
+
+    def _download(self, request: Request, request_id: str, entry: dict[str, Any]) -> Response:
+        video = self.store.lookup(request.path_params["name"])
+        if video is None:
+            return error_response(404, "No such video.", code="file_error", request_id=request_id)
+        headers = {"etag": video.etag, "accept-ranges": "bytes", "x-request-id": request_id}
+        start, end, status = 0, video.size - 1, 200
+        wanted = request.headers.get("range")
+        if_range = request.headers.get("if-range")
+        try:
+            span = byte_range(wanted, video.size) if wanted and if_range in (None, video.etag) else None
+        except RangeNotSatisfiable:
+            unsatisfiable = {"content-range": f"bytes */{video.size}"}
+            return error_response(416, "Range not satisfiable.", code="file_error", request_id=request_id,
+                                  headers=unsatisfiable)  # fmt: skip
+        if span is not None:
+            start, end, status = span[0], span[1], 206
+            headers["content-range"] = f"bytes {start}-{end}/{video.size}"
+        length = end - start + 1
+        headers["content-length"] = str(length)
+        fault = self.state.faults.next_fault("download")
+        if fault is not None:
+            entry["fault"] = fault.kind.value
+            return misbehaviour.faulty_download(
+                fault, video.path, start=start, length=length, status=status, headers=headers
+            )
+        return misbehaviour.FileSlice(video.path, start=start, length=length, status=status, headers=headers)
