@@ -8,13 +8,14 @@ Answers carry ``ETag``, ``Content-Length`` and ``Accept-Ranges``; a ``Range`` is
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from . import _misbehaviour as misbehaviour
 from ._errors import error_response, new_request_id
+from ._faults import FaultKind
+from ._journal import DownloadRecord
 from ._ranges import RangeNotSatisfiable, byte_range
 from ._state import EmulatorState
 from ._store import VideoStore
@@ -29,26 +30,17 @@ class Files:
 
     async def download(self, request: Request) -> Response:
         """``GET /files/{name}``: the video, with ``ETag``, ``Content-Length`` and single ``Range`` support."""
-        request_id = new_request_id()
-        entry: dict[str, Any] = {
-            "request_id": request_id,
-            "time": time.time(),
-            "name": request.path_params["name"],
-            "authorization": "authorization" in request.headers,
-            "range": request.headers.get("range"),
-            "if_range": request.headers.get("if-range"),
-            "fault": None,
-            "status": None,
-        }
-        response = self._download(request, request_id, entry)
-        entry["status"] = response.status_code
-        self.state.record_download(entry)
+        request_id, received = new_request_id(), time.time()
+        response, status, fault = self._download(request, request_id)
+        record = DownloadRecord.of(request, request_id=request_id, received=received, fault=fault, status=status)
+        self.state.record_download(record)
         return response
 
-    def _download(self, request: Request, request_id: str, entry: dict[str, Any]) -> Response:
+    def _download(self, request: Request, request_id: str) -> tuple[Response, int, FaultKind | None]:
+        """The answer, the status it sends, and the fault it got."""
         video = self.store.lookup(request.path_params["name"])
         if video is None:
-            return error_response(404, "No such video.", code="file_error", request_id=request_id)
+            return error_response(404, "No such video.", code="file_error", request_id=request_id), 404, None
         headers = {"etag": video.etag, "accept-ranges": "bytes", "x-request-id": request_id}
         start, end, status = 0, video.size - 1, 200
         wanted = request.headers.get("range")
@@ -58,7 +50,7 @@ class Files:
         except RangeNotSatisfiable:
             unsatisfiable = {"content-range": f"bytes */{video.size}"}
             return error_response(416, "Range not satisfiable.", code="file_error", request_id=request_id,
-                                  headers=unsatisfiable)  # fmt: skip
+                                  headers=unsatisfiable), 416, None  # fmt: skip
         if span is not None:
             start, end, status = span[0], span[1], 206
             headers["content-range"] = f"bytes {start}-{end}/{video.size}"
@@ -66,8 +58,12 @@ class Files:
         headers["content-length"] = str(length)
         fault = self.state.faults.next_fault("download")
         if fault is not None:
-            entry["fault"] = fault.kind.value
-            return misbehaviour.faulty_download(
+            response = misbehaviour.faulty_download(
                 fault, video.path, start=start, length=length, status=status, headers=headers
             )
-        return misbehaviour.FileSlice(video.path, start=start, length=length, status=status, headers=headers)
+            return response, status, fault.kind
+        return (
+            misbehaviour.FileSlice(video.path, start=start, length=length, status=status, headers=headers),
+            status,
+            None,
+        )

@@ -21,7 +21,8 @@ from starlette.types import Scope
 from ._config import KeyPolicy
 from ._errors import error_response
 from ._faults import Fault, FaultKind
-from ._state import EmulatorState, key_label
+from ._journal import key_label
+from ._state import EmulatorState
 
 Handler = Callable[[Request], Awaitable[Response]]
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import logging
 import time
-from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -22,8 +21,9 @@ from . import _render
 from ._body import parse_body
 from ._errors import RequestError, bad_request, new_request_id
 from ._fetch import fetch
+from ._journal import GenerationNotes, GenerationRecord
 from ._params import GenerationParams, Upload, parse_params, upsample
-from ._state import EmulatorState, Generation, key_label
+from ._state import EmulatorState, Generation
 from ._store import VideoStore
 from ._validation import validate_request
 
@@ -39,37 +39,22 @@ class Generations:
 
     async def generate(self, request: Request) -> Response:
         """``POST /v1/videos/generations``: check, charge, render (or replay), answer the video URL."""
-        request_id = new_request_id()
-        entry: dict[str, Any] = {
-            "request_id": request_id,
-            "time": time.time(),
-            "content_type": request.headers.get("content-type"),
-            "idempotency_key": request.headers.get("idempotency-key"),
-            "authorization": "authorization" in request.headers,
-            "key": None,
-            "fields": {},
-            "files": {},
-            "fault": None,
-            "status": None,
-            "outcome": None,
-            "generation_id": None,
-        }
+        notes = GenerationNotes(request_id=new_request_id(), received=time.time())
         drift = self.state.config.drift
         try:
-            response = await self._generate(request, request_id, entry)
+            response = await self._generate(request, notes)
         except ClientDisconnect:
-            entry["outcome"] = "client_disconnected"
+            notes.outcome = "client_disconnected"
             response = Response(status_code=400)
         except RequestError as error:
-            entry["outcome"] = entry["outcome"] or f"error:{error.code}"
-            response = misbehaviour.drifted_error(error.response(request_id), drift)
+            notes.outcome = notes.outcome or f"error:{error.code}"
+            response = misbehaviour.drifted_error(error.response(notes.request_id), drift)
         except Exception:
-            logger.exception("emulator failed on request %s", request_id)
-            entry["outcome"] = "error:internal_error"
-            response = misbehaviour.drifted_error(RequestError(500).response(request_id), drift)
-        entry["status"] = None if isinstance(response, misbehaviour.DropBefore) else response.status_code
-        entry["answered"] = time.time()
-        self.state.record_request(entry)
+            logger.exception("emulator failed on request %s", notes.request_id)
+            notes.outcome = "error:internal_error"
+            response = misbehaviour.drifted_error(RequestError(500).response(notes.request_id), drift)
+        status = None if isinstance(response, misbehaviour.DropBefore) else response.status_code
+        self.state.record_request(GenerationRecord.of(request, notes, status))
         return response
 
     async def _read_body(self, request: Request) -> bytes:
@@ -86,31 +71,25 @@ class Generations:
                 )
         return bytes(body)
 
-    async def _generate(self, request: Request, request_id: str, entry: dict[str, Any]) -> Response:
+    async def _generate(self, request: Request, notes: GenerationNotes) -> Response:
         body = await self._read_body(request)
         content_type = request.headers.get("content-type", "")
-        fields, files = await parse_body(request, content_type, body)
-        entry["fields"] = {k: (v[:200] if isinstance(v, str) else v) for k, v in fields.items()}
-        entry["files"] = {
-            name: {"sha256": hashlib.sha256(f.data).hexdigest(), "size": len(f.data), "filename": f.filename,
-                   "content_type": f.content_type}
-            for name, f in files.items()
-        }  # fmt: skip
+        notes.fields, notes.uploads = await parse_body(request, content_type, body)
 
         drift = self.state.config.drift
         fault = self.state.faults.next_fault("api")
         if fault is not None:
-            entry["fault"] = fault.kind.value
-            early = await misbehaviour.before_work(fault, request_id, drift)
+            notes.fault = fault.kind
+            early = await misbehaviour.before_work(fault, notes.request_id, drift)
             if early is not None:
-                entry["outcome"] = f"fault:{fault.kind.value}"
+                notes.outcome = f"fault:{fault.kind.value}"
                 return early
 
         key, policy = self.state.authenticate(request.headers.get("authorization"))
-        entry["key"] = key_label(key)
+        notes.key = key
         self.state.check_rate(key, policy)
         validate_request(request.headers, content_type, body)
-        params = parse_params(fields, files)
+        params = parse_params(notes.fields, notes.uploads)
         if params.model not in self.state.config.models:
             raise RequestError(
                 404, f"The model '{params.model[:100]}' does not exist or is not available.", param="model"
@@ -118,14 +97,13 @@ class Generations:
         if policy.models is not None and params.model not in policy.models:
             raise RequestError(403, param="model")
 
-        generation = await self._generate_once(request, key, params, entry)
-        entry["generation_id"] = generation.generation_id
-        return misbehaviour.after_work(fault, generation.body, {"x-request-id": request_id}, drift)
+        generation, replayed = await self._generate_once(request, key, params)
+        notes.outcome = "replayed" if replayed else "generated"
+        notes.generation_id = generation.generation_id
+        return misbehaviour.after_work(fault, generation.body, {"x-request-id": notes.request_id}, drift)
 
-    async def _generate_once(
-        self, request: Request, key: str, params: GenerationParams, entry: dict[str, Any]
-    ) -> Generation:
-        """Run the generation, or replay the one already run for this request's Idempotency-Key."""
+    async def _generate_once(self, request: Request, key: str, params: GenerationParams) -> tuple[Generation, bool]:
+        """Run the generation, or replay the one already run for this request's Idempotency-Key (True)."""
         idempotency_key = request.headers.get("idempotency-key")
         fingerprint = hashlib.sha256(repr(params).encode()).hexdigest()
         if idempotency_key:
@@ -138,8 +116,7 @@ class Generations:
                         param=None,
                         code="idempotency_key_reused",
                     )
-                entry["outcome"] = "replayed"
-                return generation
+                return generation, True
         claim = self.state.claim(key, idempotency_key) if idempotency_key else None
         try:
             generation = await self._run_generation(request, key, params, fingerprint)
@@ -151,8 +128,7 @@ class Generations:
             raise
         if claim is not None:
             claim.set_result(generation)
-        entry["outcome"] = "generated"
-        return generation
+        return generation, False
 
     async def _run_generation(
         self, request: Request, key: str, params: GenerationParams, fingerprint: str
