@@ -68,7 +68,7 @@ class _Cut(Response):
         await _drop(scope, receive, abort=False)
 
 
-class FileSlice(Response):
+class _FileSlice(Response):
     """Stream `length` bytes of a file from `start`; with `cut`, close the connection after that many."""
 
     def __init__(
@@ -158,9 +158,9 @@ def faulty_download(
 ) -> Response:
     """Serve bytes ``start`` to ``start + length - 1`` of a video as `fault` says: trickled, or cut short."""
     if fault.kind is FaultKind.SLOW_DOWNLOAD:
-        return FileSlice(path, start=start, length=length, status=status, headers=headers, spread=fault.delay)
+        return _FileSlice(path, start=start, length=length, status=status, headers=headers, spread=fault.delay)
     cut = int(length * fault.cut_at)
-    return FileSlice(path, start=start, length=length, status=status, headers=headers, cut=cut)
+    return _FileSlice(path, start=start, length=length, status=status, headers=headers, cut=cut)
 
 
 # Drift: answers that depart from the contract on purpose, for drift checks to catch.
