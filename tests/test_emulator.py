@@ -392,3 +392,56 @@ def test_a_render_deleted_behind_its_back_is_404(emulator: Emulator) -> None:
     for video in emulator._store.root.glob("*.mp4"):
         video.unlink()
     assert httpx.get(url).status_code == 404
+
+
+GENERATION_KEYS = ["request_id", "time", "content_type", "idempotency_key", "authorization", "key", "fields", "files",
+                   "fault", "status", "outcome", "generation_id", "answered"]  # fmt: skip
+DOWNLOAD_KEYS = ["request_id", "time", "name", "authorization", "range", "if_range", "fault", "status"]
+
+
+def test_journal_entries_are_plain_dicts_with_their_documented_keys(emulator: Emulator) -> None:
+    """requests(), downloads() and GET /_emulator/journal give plain dicts: these keys, in order, plain values."""
+    emulator.inject("drop_mid")
+    image = png(size=(32, 32))
+    form = {"model": "p-video", "prompt": "p" * 300, "duration": "1", "fps": "4", "resolution": "360p"}
+    headers = {"Idempotency-Key": "journal-1"}
+    with pytest.raises(httpx.RemoteProtocolError):
+        _post(emulator, None, data=form, files={"image_file": ("cat.png", image, "image/png")}, headers=headers)
+    url = _post(emulator, None, data=form, files={"image_file": ("cat.png", image, "image/png")},
+                headers=dict(headers)).json()["data"][0]["url"]  # fmt: skip
+    _post(emulator, TINY, key=None)
+    emulator.inject("slow_download", delay=0.1)
+    name = url.rsplit("/", 1)[1]
+    httpx.get(url, headers={"Range": "bytes=0-9", "If-Range": '"stale"'})
+    httpx.get(url, headers={"Range": "bytes=0-9"})
+    httpx.get(url.replace(name, "0" + name))
+
+    first, replay, anonymous = emulator.requests()
+    assert [list(entry) for entry in emulator.requests()] == [GENERATION_KEYS] * 3
+    assert first["fields"] == {**form, "prompt": "p" * 200}
+    assert first["files"] == {
+        "image_file": {"sha256": hashlib.sha256(image).hexdigest(), "size": len(image), "filename": "cat.png",
+                       "content_type": "image/png"}
+    }  # fmt: skip
+    assert first["key"] == "key:" + hashlib.sha256(emulator.api_key.encode()).hexdigest()[:10]
+    assert first["content_type"].startswith("multipart/form-data; boundary=")
+    assert first["time"] <= first["answered"]
+    assert [(e["idempotency_key"], e["authorization"], e["fault"], e["status"], e["outcome"], e["generation_id"])
+            for e in (first, replay, anonymous)] == [
+        ("journal-1", True, "drop_mid", 200, "generated", "gen-1"),
+        ("journal-1", True, None, 200, "replayed", "gen-1"),
+        (None, False, None, 401, "error:missing_api_key", None),
+    ]  # fmt: skip
+    assert (anonymous["key"], anonymous["fields"]["duration"], anonymous["files"]) == (None, 1, {})
+    assert type(first["fault"]) is str
+
+    assert [list(entry) for entry in emulator.downloads()] == [DOWNLOAD_KEYS] * 3
+    assert [(e["name"], e["authorization"], e["range"], e["if_range"], e["fault"], e["status"])
+            for e in emulator.downloads()] == [
+        (name, False, "bytes=0-9", '"stale"', "slow_download", 200),
+        (name, False, "bytes=0-9", None, None, 206),
+        ("0" + name, False, None, None, None, 404),
+    ]  # fmt: skip
+    assert type(emulator.downloads()[0]["fault"]) is str
+    assert httpx.get(f"{emulator.origin}/_emulator/journal").json() == emulator.journal()
+    assert emulator.journal() == {"requests": emulator.requests(), "downloads": emulator.downloads()}

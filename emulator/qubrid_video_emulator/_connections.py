@@ -16,9 +16,11 @@ from typing import Any
 
 import h11
 import uvicorn
+from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ._app import TRANSPORT_KEY
+# The scope extension through which a request reaches its connection's transport.
+TRANSPORT_KEY = "qubrid.transport"
 
 # What asyncio's accept loop reports when accept() fails for want of descriptors or memory. It
 # then tries up to `backlog` more accepts in the same tick, reporting each failure (CPython 3.11).
@@ -46,7 +48,7 @@ class TransportProtocol(H11Protocol):
         super().connection_made(transport)
         app = self.app
 
-        async def with_transport(scope: Any, receive: Any, send: Any) -> None:
+        async def with_transport(scope: Scope, receive: Receive, send: Send) -> None:
             scope.setdefault("extensions", {})[TRANSPORT_KEY] = transport
             await app(scope, receive, send)
 

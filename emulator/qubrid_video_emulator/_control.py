@@ -1,9 +1,10 @@
-"""The control API's guard: programs on this machine may drive the emulator; web pages may not.
+"""The control API, for tests and for rehearsing failures: health, the journal, faults and keys.
 
-A page in a browser can POST a ``text/plain`` body to any origin without asking first (no CORS
-preflight), so without this guard any site the user visits could add keys or inject faults into
-an emulator on localhost. Browsers say where a request comes from (``Origin``,
-``Sec-Fetch-Site``); the SDK, curl and test suites send neither, and send JSON.
+Programs on this machine may drive the emulator; web pages may not. A page in a browser can POST
+a ``text/plain`` body to any origin without asking first (no CORS preflight), so without the
+guard any site the user visits could add keys or inject faults into an emulator on localhost.
+Browsers say where a request comes from (``Origin``, ``Sec-Fetch-Site``); the SDK, curl and test
+suites send neither, and send JSON.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
+from ._config import KeyPolicy
 from ._errors import error_response
+from ._faults import Fault, FaultKind
+from ._journal import key_label
+from ._state import EmulatorState
 
 Handler = Callable[[Request], Awaitable[Response]]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -78,3 +83,53 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("expected a JSON object")
     return value
+
+
+class ControlAPI:
+    """The ``/_emulator/`` routes' handlers, over the emulator's state; each route is :func:`guarded`."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+
+    async def health(self, request: Request) -> JSONResponse:
+        """``GET /_emulator/health``: liveness and how many generations ran."""
+        return JSONResponse({"status": "ok", "generations": self.state.generations})
+
+    async def journal(self, request: Request) -> JSONResponse:
+        """``GET`` returns everything received; ``DELETE`` forgets it."""
+        if request.method == "DELETE":
+            self.state.clear_journal()
+        return JSONResponse(self.state.journal())
+
+    async def faults(self, request: Request) -> JSONResponse:
+        """Change the fault plan.
+
+        ``POST {"kind", "count", ...}`` queues faults, ``POST {"rate", "kinds", "seed"}`` randomises
+        them, ``DELETE`` clears them all.
+        """
+        if request.method == "DELETE":
+            self.state.faults.clear()
+            return JSONResponse({"pending": 0})
+        try:
+            spec = await json_object(request)
+            knobs = {k: float(spec[k]) for k in ("delay", "retry_after", "cut_at") if k in spec}
+            if "rate" in spec:
+                kinds = [Fault(kind, **knobs) for kind in spec.get("kinds") or list(FaultKind)]
+                self.state.faults.set_rate(float(spec["rate"]), kinds, int(spec.get("seed", 0)))
+            else:
+                self.state.faults.add(Fault(spec["kind"], **knobs), int(spec.get("count", 1)))
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": f"bad fault request: {exc}"}, status_code=400)
+        return JSONResponse({"pending": self.state.faults.pending()})
+
+    async def keys(self, request: Request) -> JSONResponse:
+        """``POST {"key", "credits", "models", "rate_limit"}``: accept another API key."""
+        try:
+            spec = await json_object(request)
+            policy = KeyPolicy(
+                credits=spec.get("credits"), models=spec.get("models"), rate_limit=spec.get("rate_limit")
+            )
+            self.state.add_key(str(spec["key"]), policy)
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": f"bad key request: {exc}"}, status_code=400)
+        return JSONResponse({"added": key_label(str(spec["key"]))})

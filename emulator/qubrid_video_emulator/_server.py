@@ -222,15 +222,33 @@ class Emulator:
         self.state.add_key(key, KeyPolicy(credits=credits, models=models, rate_limit=rate_limit))
 
     def journal(self) -> dict[str, list[dict[str, Any]]]:
-        """Everything received so far: ``{"requests": [...], "downloads": [...]}``."""
+        """Everything received so far: ``{"requests": [...], "downloads": [...]}``.
+
+        The lists are what :meth:`requests` and :meth:`downloads` return; ``GET /_emulator/journal``
+        answers the same, as JSON.
+        """
         return self.state.journal()
 
     def requests(self) -> list[dict[str, Any]]:
-        """The generation requests received so far, oldest first."""
+        """The generation requests received so far, oldest first, each a new plain dict.
+
+        Keys: ``request_id``, ``time`` (Unix time received), ``content_type``, ``idempotency_key``,
+        ``authorization`` (whether the header came), ``key`` (the key used, as a digest ``key:…``,
+        or None), ``fields`` (text cut to 200 characters), ``files`` (``{field: {sha256, size,
+        filename, content_type}}``), ``fault`` (the kind's value, or None), ``status`` (None when
+        the connection was closed without an answer), ``outcome`` (``generated``, ``replayed``,
+        ``error:CODE``, ``fault:KIND``, ``client_disconnected``), ``generation_id`` and
+        ``answered`` (Unix time answered).
+        """
         return self.state.journal()["requests"]
 
     def downloads(self) -> list[dict[str, Any]]:
-        """The video downloads received so far, oldest first."""
+        """The video downloads received so far, oldest first, each a new plain dict.
+
+        Keys: ``request_id``, ``time`` (Unix time received), ``name`` (the file asked for),
+        ``authorization`` (whether the header came), ``range`` and ``if_range`` (the headers, or
+        None), ``fault`` (the kind's value, or None) and ``status`` (206 for a range served).
+        """
         return self.state.journal()["downloads"]
 
     @property

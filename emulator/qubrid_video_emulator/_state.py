@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import threading
 import time
@@ -15,11 +14,7 @@ import attrs
 from ._config import EmulatorConfig, KeyPolicy
 from ._errors import RequestError
 from ._faults import FaultPlan
-
-
-def key_label(key: str) -> str:
-    """How the journal names a key without holding it: a short digest."""
-    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:10]
+from ._journal import DownloadRecord, GenerationRecord
 
 
 @attrs.frozen
@@ -45,8 +40,8 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._keys = dict(config.keys)
         self._credits = {key: policy.credits for key, policy in config.keys.items()}
-        self._requests: list[dict[str, Any]] = []
-        self._downloads: list[dict[str, Any]] = []
+        self._requests: list[GenerationRecord] = []
+        self._downloads: list[DownloadRecord] = []
         self._windows: dict[str, deque[float]] = {}
         self._idempotent: dict[tuple[str, str], asyncio.Future[Generation]] = {}
         self.generations = 0
@@ -129,20 +124,21 @@ class EmulatorState:
 
     # The journal.
 
-    def record_request(self, entry: dict[str, Any]) -> None:
+    def record_request(self, record: GenerationRecord) -> None:
         """Append one generation request to the journal."""
         with self._lock:
-            self._requests.append(entry)
+            self._requests.append(record)
 
-    def record_download(self, entry: dict[str, Any]) -> None:
+    def record_download(self, record: DownloadRecord) -> None:
         """Append one video download to the journal."""
         with self._lock:
-            self._downloads.append(entry)
+            self._downloads.append(record)
 
     def journal(self) -> dict[str, list[dict[str, Any]]]:
-        """A copy of everything received: ``{"requests": [...], "downloads": [...]}``."""
+        """A copy of everything received, as plain dicts (see ``_journal.py``): ``{"requests", "downloads"}``."""
         with self._lock:
-            return {"requests": [dict(e) for e in self._requests], "downloads": [dict(e) for e in self._downloads]}
+            requests, downloads = list(self._requests), list(self._downloads)
+        return {"requests": [r.as_dict() for r in requests], "downloads": [d.as_dict() for d in downloads]}
 
     def clear_journal(self) -> None:
         """Forget what was received (faults, keys and credits are kept)."""
