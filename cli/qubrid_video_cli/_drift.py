@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import click
 import httpx
 import qubrid_video as qv
 import yaml
+from qubrid_video import contract
 
 from ._connect import client_settings
 from ._exits import USAGE, CommandError, reported
@@ -152,18 +152,7 @@ BILLABLE = {"name": "cheap generation (billable)", "auth": "key", "status": 200,
             "body": {"model": "p-video", "prompt": "contract check", "duration": 1, "draft": True}}  # fmt: skip
 
 
-def _example_code(spec: dict[str, Any], status: int) -> str | None:
-    ref = spec["paths"]["/videos/generations"]["post"]["responses"][str(status)]["content"]["application/json"][
-        "schema"
-    ]["$ref"]
-    props = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["error"]["properties"]
-    code: str | None = props["code"].get("example")
-    return code
-
-
-def _probe(
-    http: httpx.Client, url: str, key: str | None, probe: dict[str, Any], spec: dict[str, Any]
-) -> tuple[str, list[str]]:
+def _probe(http: httpx.Client, url: str, key: str | None, probe: dict[str, Any]) -> tuple[str, list[str]]:
     headers = {}
     if probe["auth"] == "key":
         headers["Authorization"] = f"Bearer {key}"
@@ -180,7 +169,7 @@ def _probe(
             error = {}
         if probe.get("param") and error.get("param") != probe["param"]:
             problems.append(f"param {error.get('param')!r}, expected {probe['param']!r}")
-        expected_code = _example_code(spec, probe["status"]) if probe.get("example_code") else None
+        expected_code = contract.error_example(probe["status"])["code"] if probe.get("example_code") else None
         if expected_code and error.get("code") != expected_code:
             problems.append(f"code {error.get('code')!r}, the spec's example says {expected_code!r}")
     return str(response.status_code), problems
@@ -188,11 +177,9 @@ def _probe(
 
 def _require_contract_extra() -> None:
     try:
-        import openapi_core  # noqa: F401, PLC0415 - only to learn whether the extra is installed
-    except ImportError:
-        raise CommandError(
-            "contract-check needs openapi-core, which is not installed: pip install 'qubrid-video[contract]'", USAGE
-        ) from None
+        contract.openapi()
+    except ImportError as exc:
+        raise CommandError(f"contract-check {exc}", USAGE) from None
 
 
 Row = tuple[str, str, str, str]
@@ -200,7 +187,6 @@ Row = tuple[str, str, str, str]
 
 def _run_probes(base_url: str | None, allow_billable: bool, emulator: bool) -> tuple[list[Row], bool, str]:
     """Send every probe; the table's rows, whether any failed, and the base URL probed."""
-    spec = yaml.safe_load(resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_text())
     with client_settings(emulator, require_key=False) as settings:
         base = str(
             base_url or settings.get("base_url") or os.environ.get("QUBRID_BASE_URL") or qv.DEFAULT_BASE_URL
@@ -215,7 +201,7 @@ def _run_probes(base_url: str | None, allow_billable: bool, emulator: bool) -> t
                     rows.append((probe["name"], str(probe["status"]), "-", "skipped: needs QUBRID_API_KEY"))
                     continue
                 try:
-                    got, problems = _probe(http, f"{base}/videos/generations", key, probe, spec)
+                    got, problems = _probe(http, base + contract.OPERATION.path, key, probe)
                 except httpx.HTTPError as exc:
                     got, problems = "-", [f"no answer ({type(exc).__name__})"]
                 failed = failed or bool(problems)
