@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from typing import Any
@@ -14,6 +15,8 @@ import yaml
 from openapi_core.validation.request.exceptions import RequestValidationError
 from openapi_core.validation.response.exceptions import ResponseValidationError
 from qubrid_video import contract
+
+from .conftest import ROOT
 
 OPTIONAL = ("yaml", "openapi_core", "jsonschema", "openapi_schema_validator")
 
@@ -164,3 +167,16 @@ def test_response_validation_names_what_departs() -> None:
     contract.validate_response(httpx.Response(200, json=ok))
     with pytest.raises(ResponseValidationError):
         contract.validate_response(httpx.Response(200, json={"created": "yesterday", "data": []}))
+
+
+def test_only_the_contract_module_reads_the_spec() -> None:
+    """Neither the emulator nor the CLI reads the bundled spec or imports the generated package, and the
+    facade's only $ref handling is the contract module's."""
+    reads_spec = re.compile(r"qubrid_video_api_client|openapi\.yaml|importlib import resources|importlib\.resources")
+    for package in ("emulator", "cli"):
+        for path in (ROOT / package).rglob("*.py"):
+            assert not reads_spec.search(path.read_text()), path
+    for package in ("facade", "emulator", "cli"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path.name != "contract.py":
+                assert '"$ref"' not in path.read_text(), path
