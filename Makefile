@@ -32,7 +32,7 @@ demo: $(STAMP)
 
 drift: $(STAMP)
 	@test -n "$(NEW)" || { echo 'usage: make drift NEW=path-or-url-of-the-new-spec'; exit 2; }
-	$(BIN)/qubrid-video drift openapi/qubrid-video.yaml '$(NEW)' --regenerate
+	$(BIN)/python tools/drift.py '$(NEW)'
 
 generate: $(STAMP)
 	$(BIN)/python tools/codegen.py generate

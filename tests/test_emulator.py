@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from qubrid_video.contract import validate_response
 from qubrid_video_emulator import Emulator, EmulatorConfig, KeyPolicy
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,7 +18,6 @@ from starlette.routing import Route
 
 from .conftest import serve_app
 from .media import png, wav
-from .openapi_adapters import validate_response
 
 TINY = {"model": "p-video", "prompt": "A butterfly", "duration": 1, "fps": 4, "resolution": "360p"}
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from qubrid_video import contract
 from qubrid_video_emulator import Emulator
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -16,9 +17,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from .conftest import SPEC_PATH
-
-schema = schemathesis.openapi.from_path(str(SPEC_PATH))
+schema = schemathesis.openapi.from_dict(contract.spec())
 schema.config.generation.update(modes=list(GenerationMode), max_examples=60, database="none")
 
 CHECKS = [

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from qubrid_video.contract import validate_response
 from qubrid_video_emulator import Emulator, EmulatorConfig
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,7 +21,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .conftest import serve_app
-from .openapi_adapters import validate_response
 
 TINY = {"model": "p-video", "prompt": "A butterfly", "duration": 1, "fps": 2, "resolution": "360p", "draft": True}
 AUTH = {"Authorization": "Bearer sk-qubrid-emulator"}

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
+from qubrid_video import contract
 from qubrid_video_api_client import AuthenticatedClient, models
 from qubrid_video_api_client.api.videos import create_video
 from qubrid_video_api_client.types import File
@@ -22,12 +22,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .conftest import ROOT, SPEC_PATH, serve_app
-from .openapi_adapters import SERVER, HttpxOpenAPIRequest, openapi
 
 
 def _build(body: Any) -> httpx.Request:
     """Build (never send) the request the generated client makes for `body`."""
-    with AuthenticatedClient(base_url=SERVER, token="sk-test") as client:
+    with AuthenticatedClient(base_url=contract.server_url(), token="sk-test") as client:
         return client.get_httpx_client().build_request(**create_video._get_kwargs(body=body))
 
 
@@ -65,7 +64,7 @@ def test_json_request_validates_against_spec() -> None:
     request = _build(body)
     assert request.headers["content-type"] == "application/json"
     assert request.headers["authorization"] == "Bearer sk-test"
-    openapi().validate_request(HttpxOpenAPIRequest(request))
+    contract.validate_request(request)
     assert json.loads(request.read())["save_audio"] is True
 
 
@@ -86,7 +85,7 @@ def test_multipart_request_validates_against_spec() -> None:
     )
     request = _build(body)
     assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
-    openapi().validate_request(HttpxOpenAPIRequest(request))
+    contract.validate_request(request)
 
 
 def test_multipart_boundary_is_random_per_request() -> None:
@@ -141,30 +140,28 @@ def test_multipart_upload_arrives_byte_identical(payload: bytes) -> None:
     assert set(received) == {"model", "image_file"}
 
 
-def _example(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
+def _example(schema: dict[str, Any]) -> Any:
     """A value for `schema` built from the spec's own examples (required properties at least)."""
-    if "$ref" in schema:
-        return _example(spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]], spec)
+    schema, _ = contract.resolve(schema)
     if schema.get("type") == "object":
-        return {name: _example(sub, spec) for name, sub in schema.get("properties", {}).items()}
+        return {name: _example(sub) for name, sub in schema.get("properties", {}).items()}
     if schema.get("type") == "array":
-        return [_example(schema["items"], spec)]
+        return [_example(schema["items"])]
     return schema.get("example", {"string": "x", "integer": 1, "boolean": True}.get(schema.get("type", "")))
 
 
 def _documented_responses() -> list[tuple[int, str]]:
-    spec = yaml.safe_load(SPEC_PATH.read_text())
-    responses = spec["paths"]["/videos/generations"]["post"]["responses"]
+    responses = contract.spec()["paths"][contract.OPERATION.path][contract.OPERATION.method]["responses"]
     return [
-        (int(status), response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1])
+        (int(status), contract.resolve(response["content"]["application/json"]["schema"])[1][-1])
         for status, response in responses.items()
     ]
 
 
 @pytest.mark.parametrize(("status", "schema_name"), _documented_responses())
-def test_every_documented_status_parses_into_its_model(status: int, schema_name: str, spec: dict[str, Any]) -> None:
+def test_every_documented_status_parses_into_its_model(status: int, schema_name: str) -> None:
     """A loopback server answering each documented status yields the model the spec names for it."""
-    body = _example({"$ref": f"#/components/schemas/{schema_name}"}, spec)
+    body = _example({"$ref": f"#/components/schemas/{schema_name}"})
 
     async def answer(request: Request) -> JSONResponse:
         return JSONResponse(body, status_code=status)
@@ -188,7 +185,4 @@ def test_provenance_names_the_spec_digest() -> None:
 
 def test_generated_package_bundles_its_spec() -> None:
     """The generated package carries the exact spec it was generated from, for installed wheels."""
-    from importlib import resources
-
-    bundled = resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_bytes()
-    assert bundled == SPEC_PATH.read_bytes()
+    assert contract.spec_bytes() == SPEC_PATH.read_bytes()

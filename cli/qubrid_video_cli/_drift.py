@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import xml.etree.ElementTree as ET
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +12,17 @@ import click
 import httpx
 import qubrid_video as qv
 import yaml
+from qubrid_video import contract
 
 from ._connect import client_settings
 from ._exits import USAGE, CommandError, reported
 from ._specdiff import BREAKING, Change, diff
 
-# The facade's test files, and the feature each one covers, for the compatibility run.
-FEATURE_SUITES = {
-    "tests/test_generate.py": "generate(): request fields, media uploads, error mapping",
-    "tests/test_retry.py": "retries and idempotency",
-    "tests/test_download.py": "video downloads",
-    "tests/test_client.py": "client construction and the public surface",
-}
+# The compatibility run needs the repository's generator inputs and tests, so it lives there.
+REGENERATE_MOVED = (
+    "--regenerate runs from a source checkout of qubrid-video: `make drift NEW=...` there compares the specs, "
+    "regenerates the client from NEW and runs the facade's tests against it. This command compares specs only."
+)
 
 
 def load_spec(source: str) -> dict[str, Any]:
@@ -64,79 +59,22 @@ def _asdict(change: Change) -> dict[str, str]:
     return {"rule": change.rule, "severity": change.severity, "pointer": change.pointer, "message": change.message}
 
 
-def _checkout() -> Path:
-    """The source checkout holding the generator config, templates and the facade's tests."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / "tools" / "codegen.py").exists() or not (root / "tests").is_dir():
-        raise click.ClickException("--regenerate runs from a source checkout of qubrid-video (make install)")
-    return root
-
-
-def compatibility_run(new_spec: Path) -> list[tuple[str, str]]:
-    """Regenerate the client from `new_spec` into a temporary folder and run the facade's tests on it.
-
-    Returns:
-        (test id, feature) for every failing test.
-    """
-    root = _checkout()
-    with tempfile.TemporaryDirectory(prefix="qubrid-drift-") as tmp:
-        package = Path(tmp) / "qubrid_video_api_client"
-        codegen = [sys.executable, str(root / "tools" / "codegen.py"), "generate"]
-        generated = subprocess.run(  # noqa: S603 - our own interpreter and script, no shell
-            [*codegen, "--spec", str(new_spec), "--out", str(package)], capture_output=True, text=True, check=False
-        )
-        if generated.returncode != 0:
-            return [("regeneration", f"the generator failed: {(generated.stderr or generated.stdout)[-500:]}")]
-        report = Path(tmp) / "report.xml"
-        # The regenerated package comes first on the path; the tests read the new spec too.
-        env = {**os.environ, "PYTHONPATH": tmp, "QUBRID_TEST_SPEC": str(new_spec)}
-        subprocess.run(  # noqa: S603 - our own interpreter, no shell
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *FEATURE_SUITES],
-            cwd=root, env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if not report.exists():
-            return [("tests", "the facade's tests did not run")]
-        failures = []
-        for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314 - pytest's own report, just written
-            if case.find("failure") is not None or case.find("error") is not None:
-                test_file = case.get("classname", "").replace(".", "/") + ".py"
-                feature = FEATURE_SUITES.get(test_file, test_file)
-                failures.append((f"{test_file}::{case.get('name')}", feature))
-        return failures
-
-
 @click.command()
 @click.argument("old")
 @click.argument("new")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option(
-    "--regenerate", is_flag=True, help="Also regenerate the client from NEW and run the facade's tests on it."
-)
+@click.option("--regenerate", is_flag=True, hidden=True)
 def drift(old: str, new: str, output_format: str, regenerate: bool) -> None:
     """Compare two OpenAPI specs (paths or URLs) and report what matters to this SDK.
 
-    Exit status 1 when anything is breaking (or, with --regenerate, when a facade test fails).
+    Exit status 1 when anything is breaking. To also regenerate the client from NEW and run the
+    facade's tests against it, run `make drift NEW=...` in a source checkout.
     """
+    if regenerate:
+        raise click.UsageError(REGENERATE_MOVED)
     changes = diff(load_spec(old), load_spec(new))
     _print_changes(changes, output_format == "json")
-    failed = any(c.severity == BREAKING for c in changes)
-    if regenerate:
-        with tempfile.TemporaryDirectory() as tmp:
-            spec_file = Path(tmp) / "new.yaml"
-            spec_file.write_text(yaml.safe_dump(load_spec(new), sort_keys=False))
-            failures = compatibility_run(spec_file)
-        stream = output_format == "json"
-        if failures:
-            features = sorted({feature for _, feature in failures})
-            click.echo(f"regenerated client: {len(failures)} facade tests fail; features that break:", err=stream)
-            for feature in features:
-                click.echo(f"  - {feature}", err=stream)
-            for test, _ in failures[:15]:
-                click.echo(f"    {test}", err=stream)
-            failed = True
-        else:
-            click.echo("regenerated client: the facade's tests pass", err=stream)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if any(c.severity == BREAKING for c in changes) else 0)
 
 
 # Live conformance.
@@ -152,18 +90,7 @@ BILLABLE = {"name": "cheap generation (billable)", "auth": "key", "status": 200,
             "body": {"model": "p-video", "prompt": "contract check", "duration": 1, "draft": True}}  # fmt: skip
 
 
-def _example_code(spec: dict[str, Any], status: int) -> str | None:
-    ref = spec["paths"]["/videos/generations"]["post"]["responses"][str(status)]["content"]["application/json"][
-        "schema"
-    ]["$ref"]
-    props = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["error"]["properties"]
-    code: str | None = props["code"].get("example")
-    return code
-
-
-def _probe(
-    http: httpx.Client, url: str, key: str | None, probe: dict[str, Any], spec: dict[str, Any]
-) -> tuple[str, list[str]]:
+def _probe(http: httpx.Client, url: str, key: str | None, probe: dict[str, Any]) -> tuple[str, list[str]]:
     headers = {}
     if probe["auth"] == "key":
         headers["Authorization"] = f"Bearer {key}"
@@ -180,7 +107,7 @@ def _probe(
             error = {}
         if probe.get("param") and error.get("param") != probe["param"]:
             problems.append(f"param {error.get('param')!r}, expected {probe['param']!r}")
-        expected_code = _example_code(spec, probe["status"]) if probe.get("example_code") else None
+        expected_code = contract.error_example(probe["status"])["code"] if probe.get("example_code") else None
         if expected_code and error.get("code") != expected_code:
             problems.append(f"code {error.get('code')!r}, the spec's example says {expected_code!r}")
     return str(response.status_code), problems
@@ -188,11 +115,9 @@ def _probe(
 
 def _require_contract_extra() -> None:
     try:
-        import openapi_core  # noqa: F401, PLC0415 - only to learn whether the extra is installed
-    except ImportError:
-        raise CommandError(
-            "contract-check needs openapi-core, which is not installed: pip install 'qubrid-video[contract]'", USAGE
-        ) from None
+        contract.openapi()
+    except ImportError as exc:
+        raise CommandError(f"contract-check {exc}", USAGE) from None
 
 
 Row = tuple[str, str, str, str]
@@ -200,7 +125,6 @@ Row = tuple[str, str, str, str]
 
 def _run_probes(base_url: str | None, allow_billable: bool, emulator: bool) -> tuple[list[Row], bool, str]:
     """Send every probe; the table's rows, whether any failed, and the base URL probed."""
-    spec = yaml.safe_load(resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_text())
     with client_settings(emulator, require_key=False) as settings:
         base = str(
             base_url or settings.get("base_url") or os.environ.get("QUBRID_BASE_URL") or qv.DEFAULT_BASE_URL
@@ -215,7 +139,7 @@ def _run_probes(base_url: str | None, allow_billable: bool, emulator: bool) -> t
                     rows.append((probe["name"], str(probe["status"]), "-", "skipped: needs QUBRID_API_KEY"))
                     continue
                 try:
-                    got, problems = _probe(http, f"{base}/videos/generations", key, probe, spec)
+                    got, problems = _probe(http, base + contract.OPERATION.path, key, probe)
                 except httpx.HTTPError as exc:
                     got, problems = "-", [f"no answer ({type(exc).__name__})"]
                 failed = failed or bool(problems)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+from qubrid_video.contract import resolve
 
 BREAKING, COMPATIBLE = "breaking", "non-breaking"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -42,15 +43,12 @@ class _Differ:
     def _resolve(
         doc: dict[str, Any], schema: Any, where: tuple[object, ...]
     ) -> tuple[dict[str, Any], tuple[object, ...]]:
-        """Follow local $refs; the location becomes the referenced component's."""
-        seen = 0
-        while isinstance(schema, dict) and "$ref" in schema and seen < 20:
-            parts = tuple(schema["$ref"].lstrip("#/").split("/"))
-            target: Any = doc
-            for part in parts:
-                target = target.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
-            schema, where, seen = target, parts, seen + 1
-        return (schema if isinstance(schema, dict) else {}), where
+        """Follow local $refs; the location becomes the referenced component's (nothing, if a ref is broken)."""
+        try:
+            target, at = resolve(schema, doc)
+        except LookupError:
+            return {}, where
+        return (target if isinstance(target, dict) else {}), (at or where)
 
     # Whole-document rules.
 

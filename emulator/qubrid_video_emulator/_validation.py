@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import cast
 
 from jsonschema.exceptions import ValidationError
-from openapi_core import OpenAPI
-from openapi_core.datatypes import RequestParameters
 from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
 from openapi_core.validation.request.exceptions import MissingRequestBody
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from qubrid_video import contract
 
 from ._errors import RequestError, bad_request
-from ._spec import OPERATION_PATH, api_prefix, load_spec, server_origin
-
-
-class _Request:
-    """openapi-core's request protocol for a body already read.
-
-    The path is presented under the spec's own server (``https://platform.qubrid.com/v1``), so the
-    spec's server list is used as published rather than rewritten for loopback.
-    """
-
-    def __init__(self, headers: Mapping[str, str], content_type: str, body: bytes) -> None:
-        self.parameters = RequestParameters(header=headers)
-        self.host_url = server_origin()
-        self.path = api_prefix() + OPERATION_PATH
-        self.method = "post"
-        self.content_type = content_type
-        self.body = body
-
-
-@functools.cache
-def _openapi() -> OpenAPI:
-    return OpenAPI.from_dict(load_spec())
 
 
 def _describe(error: ValidationError) -> RequestError:
@@ -61,7 +37,8 @@ def validate_request(headers: Mapping[str, str], content_type: str, body: bytes)
     Authentication is checked separately, before this, so the security requirement is met here.
     """
     try:
-        _openapi().validate_request(_Request(headers, content_type, body))
+        # Presented under the spec's own server, so its server list is used as published.
+        contract.validate_request(contract.OpenAPIRequest(headers=headers, content_type=content_type, body=body))
     except Exception as exc:
         cause = exc.__cause__
         errors = (

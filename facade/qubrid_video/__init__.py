@@ -5,11 +5,14 @@ from qubrid_video import Qubrid
 client = Qubrid()  # QUBRID_API_KEY, QUBRID_BASE_URL from the environment
 video = client.videos.generate(model="p-video", prompt="A butterfly flying through a flower garden")
 path = video.download("butterfly.mp4")
+
+The API contract the SDK was generated from (the bundled spec, its examples, validation and the
+drift check) is `qubrid_video.contract`.
 """
 
+from . import contract
 from ._client import AsyncQubrid, AsyncVideos, Qubrid, Videos
 from ._config import DEFAULT_BASE_URL, Timeout
-from ._contract import ContractDriftWarning, contract_drift
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -37,6 +40,7 @@ from ._errors import (
 from ._logging import configure_from_env as _configure_logging
 from ._version import __version__
 from ._video import AsyncVideo, Video
+from .contract import ContractDriftWarning, contract_drift
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -71,6 +75,7 @@ __all__ = [
     "Video",
     "Videos",
     "__version__",
+    "contract",
     "contract_drift",
 ]
 

@@ -14,7 +14,6 @@ import httpx
 
 from ._body import ACCEPT_ENCODING, aread_body, keep_body, read_body
 from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, resolve_options
-from ._contract import ContractDriftWarning, contract_drift, ensure_available
 from ._download import adownload, download, plan
 from ._errors import (
     APIConnectionError,
@@ -32,6 +31,7 @@ from ._transfer import ApiKey, Plan
 from ._version import __version__
 from ._video import AsyncVideo, Video
 from ._wire import Attempt, watch
+from .contract import ContractDriftWarning, contract_drift, ensure_available
 
 logger = logging.getLogger("qubrid_video")
 USER_AGENT = f"qubrid-video-python/{__version__}"
