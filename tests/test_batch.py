@@ -444,3 +444,19 @@ def test_max_wait_sets_the_cap(emulator: Emulator, tmp_path: Path) -> None:
     assert result.exit_code == 11, result.output
     assert "line 1: the API asked to wait 2 s before the next request, more than --max-wait 1 s" in result.stdout
     assert emulator.generations == 0
+
+
+def test_out_that_cannot_be_created_is_a_usage_error(emulator: Emulator, tmp_path: Path) -> None:
+    """--out through a file, or where no directory can be made: exit 2, the option named, nothing sent."""
+    jobs = _jobs(tmp_path, {"prompt": "a", **SMALL})
+    (tmp_path / "file").write_bytes(b"")
+    places = [tmp_path / "file" / "out", *([Path("/proc/qubrid-video-out")] if Path("/proc/self").exists() else [])]
+    for out in places:
+        result = _run(emulator.base_url, jobs, out, key=emulator.api_key)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"qubrid-video: error: --out: cannot create {out} ("), result.stderr
+        assert "Errno" not in result.stderr
+    assert emulator.requests() == []
+    deep = tmp_path / "deep" / "a" / "b"  # missing folders are created, unlike generate -o
+    assert _run(emulator.base_url, jobs, deep, key=emulator.api_key).returncode == 0
+    assert (deep / "line-0001.mp4").is_file()

@@ -311,13 +311,22 @@ def _plan(jobs_file: Path, out: Path, options: Options) -> tuple[list[Job], Ledg
 
 @contextlib.contextmanager
 def _alone(out: Path) -> Iterator[None]:
-    """Hold --out for the whole run: a second run on it would pay again for every line still to do."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Hold --out for the whole run: a second run on it would pay again for every line still to do.
+
+    Missing directories are created (a batch's folder is often new); one that cannot be is a usage
+    error, found before anything is sent.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"--out: cannot create {out} ({exc.strerror or exc})", USAGE) from None
     try:
         descriptor = lock(out / MANIFEST)
     except BlockingIOError:
         raise CommandError(f"another batch is running on {out} (it holds {out / MANIFEST}); "
                            "wait for it to end, or choose another --out", BUSY) from None  # fmt: skip
+    except OSError as exc:
+        raise CommandError(f"--out: cannot create {out / MANIFEST} ({exc.strerror or exc})", USAGE) from None
     try:
         yield
     finally:
