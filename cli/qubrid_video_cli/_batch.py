@@ -146,8 +146,9 @@ class Run:
             except qv.RateLimitError as error:
                 asked = error.retry_after
                 if asked is not None and asked > max_wait:
-                    message = (f"line {job.line}: the API asked to wait {_seconds(asked)} s before the next request, "
-                               f"more than --max-wait {_seconds(max_wait)} s; not sent, re-run later")  # fmt: skip
+                    message = (f"line {job.line}: rate limited: the API asked to wait {_seconds(asked)} s before the "
+                               f"next request (more than --max-wait {_seconds(max_wait)} s); no video was made "
+                               "(a 429 is not billed); re-run later")  # fmt: skip
                     raise LineFailed("failed", message, exit_status=RATE_LIMIT, request_id=error.request_id) from error
                 if round_ == RATE_LIMIT_ROUNDS - 1:
                     raise
