@@ -464,3 +464,13 @@ def test_out_that_cannot_be_created_is_a_usage_error(emulator: Emulator, tmp_pat
     deep = tmp_path / "deep" / "a" / "b"  # missing folders are created, unlike generate -o
     assert _run(emulator.base_url, jobs, deep, key=emulator.api_key).returncode == 0
     assert (deep / "line-0001.mp4").is_file()
+
+
+def test_rate_limit_pause_is_announced(emulator: Emulator, tmp_path: Path) -> None:
+    """A 429 that outlasts the client's retries pauses the batch, says so on stderr once, then the line runs."""
+    jobs = _jobs(tmp_path, {"prompt": "a", **SMALL})
+    emulator.inject("429", count=3, retry_after=0.25)  # the first try and the client's 2 retries
+    result = _batch(emulator, jobs, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("qubrid-video: rate limited: pausing all lines for 0.25 s\n") == 1, result.stderr
+    assert [r["status"] for r in emulator.requests()] == [429, 429, 429, 200]

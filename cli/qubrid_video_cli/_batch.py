@@ -86,8 +86,11 @@ class RateGate:
         self.resume_at = 0.0
 
     def pause(self, seconds: float) -> None:
-        """Hold all new requests for `seconds`."""
-        self.resume_at = max(self.resume_at, time.monotonic() + seconds)
+        """Hold all new requests for `seconds`, saying so on stderr (once per pause, not per line that meets it)."""
+        now = time.monotonic()
+        if self.resume_at <= now or now + seconds >= self.resume_at + 1:
+            click.echo(f"qubrid-video: rate limited: pausing all lines for {_seconds(seconds)} s", err=True)
+        self.resume_at = max(self.resume_at, now + seconds)
 
     async def wait(self) -> None:
         """Return once no pause is in force."""
