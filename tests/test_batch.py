@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -474,3 +475,29 @@ def test_rate_limit_pause_is_announced(emulator: Emulator, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert result.stderr.count("qubrid-video: rate limited: pausing all lines for 0.25 s\n") == 1, result.stderr
     assert [r["status"] for r in emulator.requests()] == [429, 429, 429, 200]
+
+
+def test_killed_run_leaves_no_stale_temporary_file_after_the_rerun(tmp_path: Path) -> None:
+    """SIGKILL mid-download leaves the download's .part file; the re-run removes it and saves the video."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    out.mkdir()
+    others = [out / ".other.mp4.0123456789ab.part", out / ".line-0001.mp4.notes.part"]  # not this batch's
+    for path in others:
+        path.write_bytes(b"keep")
+
+    def parts() -> list[Path]:
+        return [path for path in out.iterdir() if re.fullmatch(r"\.line-0001\.mp4\.[0-9a-f]{12}\.part", path.name)]
+
+    with Emulator() as emulator:
+        emulator.inject("slow_download", delay=60)
+        with _child(emulator, jobs, out) as proc:
+            _wait_for(parts, "the download's temporary file")
+            proc.kill()
+            proc.communicate(timeout=30)
+        assert len(parts()) == 1
+        again = _batch(emulator, jobs, out)
+        assert again.exit_code == 0, again.output
+        assert "qubrid-video: removed 1 temporary file left by an earlier run" in again.stderr
+        assert len(emulator.requests()) == 1
+    kept = ["line-0001.mp4", "manifest.jsonl", *(path.name for path in others)]
+    assert sorted(path.name for path in out.iterdir()) == sorted(kept)

@@ -46,6 +46,10 @@ from ._plan import DONE, INVALID, UNCERTAIN, Plan
 from ._progress import Tally
 
 RATE_LIMIT_ROUNDS = 5
+# The SDK stages a download in ".NAME.<12 hex digits>.part" beside the target, NAME being the
+# target's name cut to 40 characters; a run killed outright (SIGKILL, power loss) leaves it behind.
+_PART = re.compile(r"\.(.+)\.[0-9a-f]{12}\.part")
+_PART_NAME_KEPT = 40
 # A CDN link that answers these is gone (signed URLs expire); retrying the download cannot help.
 EXPIRED_STATUSES = frozenset({403, 404, 410})
 _ANSWERED = re.compile(r"the video URL answered HTTP (\d{3})(?!\d)")
@@ -296,6 +300,7 @@ def batch(*, jobs_file: Path, out: Path, dry_run: bool, emulator: bool, debug: b
         with client_settings(emulator) as settings, _alone(out):
             # Read the ledger only once it is ours: another run may have been writing it until now.
             jobs, ledger, plan = _plan(jobs_file, out, options)
+            _remove_stale_parts(out, jobs)
             click.echo(plan.describe(), err=True)
             asyncio.run(run_batch(jobs, plan, ledger, out, options=options, settings=settings))
             failed = _summary(jobs, plan, ledger)
@@ -311,6 +316,26 @@ def _plan(jobs_file: Path, out: Path, options: Options) -> tuple[list[Job], Ledg
     plan = Plan.make(jobs, ledger, out, retry_uncertain=options.retry_uncertain,
                      regenerate_expired=options.regenerate_expired)  # fmt: skip
     return jobs, ledger, plan
+
+
+def _remove_stale_parts(out: Path, jobs: list[Job]) -> None:
+    """Delete the temporary files earlier runs left for this batch's own outputs (only while holding the lock).
+
+    No other run can be writing them: the lock is ours, and a download removes its own temporary
+    file however it ends, unless the process was killed outright.
+    """
+    ours = {job.output[:_PART_NAME_KEPT] for job in jobs}
+    removed = 0
+    with os.scandir(out) as entries:
+        for entry in entries:
+            match = _PART.fullmatch(entry.name)
+            if match and match.group(1) in ours and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):  # gone already, or not ours to delete: not worth stopping for
+                    os.unlink(entry.path)
+                    removed += 1
+    if removed:
+        click.echo(f"qubrid-video: removed {removed} temporary file{'s' if removed > 1 else ''} left by an "
+                   "earlier run", err=True)  # fmt: skip
 
 
 @contextlib.contextmanager
