@@ -501,3 +501,22 @@ def test_killed_run_leaves_no_stale_temporary_file_after_the_rerun(tmp_path: Pat
         assert len(emulator.requests()) == 1
     kept = ["line-0001.mp4", "manifest.jsonl", *(path.name for path in others)]
     assert sorted(path.name for path in out.iterdir()) == sorted(kept)
+
+
+def test_line_skipped_as_possibly_billed_is_not_success(emulator: Emulator, tmp_path: Path) -> None:
+    """After a 500, the re-run skips the line (no video) and exits 11, saying how many and what to do."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
+    emulator.inject("500")
+    first = _batch(emulator, jobs, out, "--concurrency", "1")
+    assert first.exit_code == 11, first.output
+    assert "1 line may have been billed but has no video: run the same command with --retry-uncertain" in first.stdout
+    again = _batch(emulator, jobs, out)
+    assert again.exit_code == 11, again.output
+    assert "0 done, 2 skipped, 0 failed" in again.stdout
+    assert "1 line may have been billed but has no video: run the same command with --retry-uncertain" in again.stdout
+    assert len(emulator.requests()) == 2
+    retried = _batch(emulator, jobs, out, "--retry-uncertain")
+    assert retried.exit_code == 0, retried.output
+    first_key, _, retry_key = (r["idempotency_key"] for r in emulator.requests())
+    assert retry_key == first_key  # a server honouring it replays rather than bills
+    assert "billed" not in retried.stdout

@@ -5,7 +5,7 @@ The jobs file is checked whole before anything is sent (``_jobs``); each line's 
 download skips finished lines and downloads videos that were generated but not saved, without a
 new generation request. A run holds ``DIR`` locked, so a second run on it cannot pay for the same
 lines; each line fails alone, whatever it raises. ``--dry-run`` prints the plan (``_plan``) and
-sends nothing.
+sends nothing; a run ends with the summary (``_summary``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from ._exits import (
     CommandError,
     describe,
     exit_status,
-    printable,
     printable_url,
     reported,
 )
@@ -44,6 +43,7 @@ from ._jobs import MANIFEST, Job, name_outputs, parse_jobs
 from ._ledger import WITH_VIDEO, Ledger, lock
 from ._plan import DONE, INVALID, UNCERTAIN, Plan
 from ._progress import Tally
+from ._summary import summarize
 
 RATE_LIMIT_ROUNDS = 5
 # The SDK stages a download in ".NAME.<12 hex digits>.part" beside the target, NAME being the
@@ -225,44 +225,6 @@ async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, o
     tally.close()
 
 
-def _row(job: Job, plan: Plan, ledger: Ledger) -> tuple[str, str, str, str]:
-    kind = plan.kinds[job.line]
-    entry = ledger.entry(job)  # an invalid line that parses still shows the video it already has
-    if kind == INVALID:
-        status, detail = "invalid", job.error or ""
-    elif kind in (DONE, UNCERTAIN):
-        status, detail = "skipped", str(entry.get("path") or entry.get("error") or "")
-    else:
-        status, detail = str(entry.get("status", "?")), str(entry.get("path") or entry.get("error") or "")
-    if status != "done" and entry.get("status") in WITH_VIDEO:
-        detail += f" | video: {printable_url(entry['url'])}"
-    # Request ids and errors hold what servers sent: one line each, nothing the terminal obeys.
-    return str(job.line), status, printable(str(entry.get("request_id") or "-")), printable(detail)
-
-
-def _summary(jobs: list[Job], plan: Plan, ledger: Ledger) -> bool:
-    """Print the table and the totals; True when any line failed."""
-    rows = [("line", "status", "request id", "output or error"), *(_row(job, plan, ledger) for job in jobs)]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
-    statuses = [row[1] for row in rows[1:]]
-    done, skipped = statuses.count("done"), statuses.count("skipped")
-    failed = len(statuses) - done - skipped
-    click.echo(f"{done} done, {skipped} skipped, {failed} failed")
-    waiting = statuses.count("generated") + statuses.count("download_failed")
-    if waiting:
-        click.echo(f"{waiting} generated but not saved: run the same command again to download them "
-                   "(no new generation)")  # fmt: skip
-    if expired := statuses.count("expired"):
-        click.echo(f"{expired} with an expired video link: add --regenerate-expired to generate them again "
-                   "(costs credits)")  # fmt: skip
-    if ledger.broken:
-        click.echo(f"qubrid-video: error: the manifest could not be written ({ledger.broken}); "
-                   "the table above is the only record of these videos", err=True)  # fmt: skip
-    return bool(failed or ledger.broken)
-
-
 @click.command(
     epilog=EPILOG + " 13 another batch is running on --out (nothing was sent). "
     "With --dry-run: 0 when every line is valid, 2 when some line is not."
@@ -303,7 +265,7 @@ def batch(*, jobs_file: Path, out: Path, dry_run: bool, emulator: bool, debug: b
             _remove_stale_parts(out, jobs)
             click.echo(plan.describe(), err=True)
             asyncio.run(run_batch(jobs, plan, ledger, out, options=options, settings=settings))
-            failed = _summary(jobs, plan, ledger)
+            failed = summarize(jobs, plan, ledger)
         if failed:
             sys.exit(BATCH_FAILED)
 
