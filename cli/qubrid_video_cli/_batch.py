@@ -26,7 +26,6 @@ import qubrid_video as qv
 
 from ._connect import client_settings
 from ._exits import (
-    BATCH_FAILED,
     BUSY,
     DOWNLOAD,
     EPILOG,
@@ -265,9 +264,8 @@ def batch(*, jobs_file: Path, out: Path, dry_run: bool, emulator: bool, debug: b
             _remove_stale_parts(out, jobs)
             click.echo(plan.describe(), err=True)
             asyncio.run(run_batch(jobs, plan, ledger, out, options=options, settings=settings))
-            failed = summarize(jobs, plan, ledger)
-        if failed:
-            sys.exit(BATCH_FAILED)
+            status = summarize(jobs, plan, ledger)
+        sys.exit(status)
 
 
 def _plan(jobs_file: Path, out: Path, options: Options) -> tuple[list[Job], Ledger, Plan]:
