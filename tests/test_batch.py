@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from qubrid_video_cli._commands import cli
 from qubrid_video_emulator import Emulator
@@ -216,7 +217,8 @@ def test_second_run_on_the_same_directory_is_refused(tmp_path: Path) -> None:
         assert second.returncode == 13, refusal
         assert f"qubrid-video: error: another batch is running on {out}" in refusal
         assert dry.returncode == 0, dry.stderr
-        assert dry.stdout == "batch plan: 2 generations (360p: 2 s)\n"
+        # Requests in flight may be billed: if the run stopped now, re-sending them would need --retry-uncertain.
+        assert dry.stdout == "batch plan: 0 generations, 2 skipped (may have been billed; --retry-uncertain re-sends)\n"
         assert len(seen.requests) == 2
 
 
@@ -315,13 +317,14 @@ def test_cut_manifest_line_is_skipped_with_a_warning(emulator: Emulator, tmp_pat
     jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
     assert _batch(emulator, jobs, out).exit_code == 0
     manifest = out / "manifest.jsonl"
+    records = len(manifest.read_bytes().splitlines())
     with manifest.open("ab") as handle:
         handle.write(b"\xff garbage\n" + b'{"line": 2, "status": "gen')
     (out / "line-0002.mp4").unlink()
     result = _batch(emulator, jobs, out)
     assert result.exit_code == 0, result.output
-    assert f"warning: {manifest} line 5 is not a readable record" in result.stderr
-    assert f"warning: {manifest} line 6 is not a readable record" in result.stderr
+    assert f"warning: {manifest} line {records + 1} is not a readable record" in result.stderr
+    assert f"warning: {manifest} line {records + 2} is not a readable record" in result.stderr
     assert len(emulator.requests()) == 2  # line 2 was downloaded again, not generated
     assert _last(out, 2)["status"] == "done"
     quiet = _batch(emulator, jobs, out)
@@ -520,3 +523,74 @@ def test_line_skipped_as_possibly_billed_is_not_success(emulator: Emulator, tmp_
     first_key, _, retry_key = (r["idempotency_key"] for r in emulator.requests())
     assert retry_key == first_key  # a server honouring it replays rather than bills
     assert "billed" not in retried.stdout
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stop_while_a_generation_is_in_flight_leaves_it_uncertain(
+    emulator: Emulator, tmp_path: Path, stop: signal.Signals
+) -> None:
+    """Stopped while a request awaits its answer: the line may be billed, so a re-run needs --retry-uncertain."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
+    with hostile("silent") as (api, seen):  # the generation never answers
+        env = {**os.environ, "QUBRID_API_KEY": "k", "QUBRID_BASE_URL": api}
+        with _started(command("batch", str(jobs), "--out", str(out), "--concurrency", "1"), env) as child:
+            _wait_for(lambda: len(seen.requests) == 1, "the generation request")
+            child.send_signal(stop)
+            stdout, stderr = child.communicate(timeout=30)
+        sent_key = seen.header(0, "Idempotency-Key")
+    assert child.returncode == 128 + stop, stderr
+    table = {line.split()[0]: line.split()[1] for line in stdout.splitlines()[1:3]}
+    assert table == {"1": "interrupted", "2": "not"}, stdout  # "not sent"
+    assert "1 line may have been billed but has no video: run the same command with --retry-uncertain" in stdout
+    dry = _run(emulator.base_url, jobs, out, "--dry-run")
+    assert dry.stdout == "batch plan: 1 generation (360p: 1 s), 1 skipped (may have been billed; --retry-uncertain " \
+        "re-sends)\n", dry.stdout  # fmt: skip
+    again = _run(emulator.base_url, jobs, out, key=emulator.api_key)
+    assert again.returncode == 11, again.stderr
+    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["b"]
+    retried = _run(emulator.base_url, jobs, out, "--retry-uncertain", key=emulator.api_key)
+    assert retried.returncode == 0, retried.stdout
+    assert [(r["fields"]["prompt"], r["idempotency_key"]) for r in emulator.requests()][1:] == [("a", sent_key)]
+
+
+def test_regeneration_stopped_in_flight_is_resent_with_its_own_key(emulator: Emulator, tmp_path: Path) -> None:
+    """A --regenerate-expired request stopped in flight is re-sent with the key it went out with, not the first one."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    assert _batch(emulator, jobs, out).exit_code == 0
+    (out / "line-0001.mp4").unlink()
+    dead = f"{emulator.files_origin}/files/{'0' * 32}.mp4"
+    with (out / "manifest.jsonl").open("a") as handle:
+        handle.write(json.dumps({**_last(out, 1), "status": "expired", "url": dead}) + "\n")
+    with hostile("silent") as (api, seen):
+        env = {**os.environ, "QUBRID_API_KEY": "k", "QUBRID_BASE_URL": api}
+        with _started(command("batch", str(jobs), "--out", str(out), "--regenerate-expired"), env) as child:
+            _wait_for(lambda: len(seen.requests) == 1, "the regeneration request")
+            child.send_signal(signal.SIGINT)
+            child.communicate(timeout=30)
+        sent_key = seen.header(0, "Idempotency-Key")
+    assert child.returncode == 130
+    assert sent_key != emulator.requests()[0]["idempotency_key"]
+    retried = _run(emulator.base_url, jobs, out, "--retry-uncertain", key=emulator.api_key)
+    assert retried.returncode == 0, retried.stdout
+    assert [r["idempotency_key"] for r in emulator.requests()][1:] == [sent_key]
+
+
+def test_stop_during_a_rate_limit_pause_leaves_the_line_sendable(emulator: Emulator, tmp_path: Path) -> None:
+    """A line waiting out a 429 is not in flight: stopped then, the re-run sends it without --retry-uncertain."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    with hostile("retry_after:61") as (api, seen):  # longer than the client waits itself, within --max-wait
+        env = {**os.environ, "QUBRID_API_KEY": "k", "QUBRID_BASE_URL": api}
+        with _started(command("batch", str(jobs), "--out", str(out), "--max-wait", "120"), env) as child:
+            _wait_for(
+                lambda: (out / "manifest.jsonl").exists() and any(r["status"] == "failed" for r in _records(out)),
+                "the 429",
+            )
+            child.send_signal(signal.SIGINT)
+            stdout, stderr = child.communicate(timeout=30)
+    assert child.returncode == 130, stderr
+    assert "rate limited: pausing all lines for 61 s" in stderr
+    assert len(seen.requests) == 1
+    assert "billed" not in stdout
+    again = _run(emulator.base_url, jobs, out, key=emulator.api_key)
+    assert again.returncode == 0, again.stdout
+    assert len(emulator.requests()) == 1

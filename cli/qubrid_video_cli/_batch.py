@@ -42,7 +42,7 @@ from ._jobs import MANIFEST, Job, name_outputs, parse_jobs
 from ._ledger import WITH_VIDEO, Ledger, lock
 from ._plan import DONE, INVALID, UNCERTAIN, Plan
 from ._progress import Tally
-from ._summary import summarize
+from ._summary import Outcome, summarize
 
 RATE_LIMIT_ROUNDS = 5
 # The SDK stages a download in ".NAME.<12 hex digits>.part" beside the target, NAME being the
@@ -82,6 +82,10 @@ class LineFailed(Exception):
         return details
 
 
+class NotSent(Exception):
+    """The run will not send this line's request (the message says why); nothing is recorded for it."""
+
+
 class RateGate:
     """When the API says 429, every worker pauses until the wait it asked for has passed."""
 
@@ -118,11 +122,16 @@ def _link_status(error: BaseException) -> int | None:
 
 
 class Run:
-    """One run's shared state: the client, the output directory, the ledger, the rate gate, the flags."""
+    """One run's shared state: the client, the output directory, the ledger, the rate gate, the flags.
+
+    Attributes:
+        sent: The Idempotency-Key each line was sent with in this run, by :attr:`Job.key`.
+    """
 
     def __init__(self, client: qv.AsyncQubrid, out: Path, ledger: Ledger, options: Options) -> None:
         self.client, self.out, self.ledger, self.options = client, out, ledger, options
         self.gate = RateGate()
+        self.sent: dict[str, str] = {}
 
     async def line(self, job: Job) -> None:
         """Bring one line to ``done``: download its stored video if the ledger has one, else generate it."""
@@ -140,13 +149,28 @@ class Run:
         self.ledger.record(job, "generated", request_id=video.request_id, url=video.url)
         await self._download(video, job)
 
-    async def _generate(self, job: Job, *, regeneration: str) -> qv.AsyncVideo:
+    def _key(self, job: Job, regeneration: str) -> str:
+        """The line's Idempotency-Key: the one it was last sent with, when no video came of it, so a re-send replays."""
+        entry = self.ledger.entry(job)
+        recorded = entry.get("idempotency_key")
+        if entry.get("status") in ("sending", "failed") and isinstance(recorded, str) and recorded:
+            return recorded
+        return job.idempotency_key(regeneration)
+
+    def _sending(self, job: Job, key: str) -> None:
+        """Record that the line's request goes out now, before it does; refuse it if that cannot be recorded."""
+        if not self.ledger.broken:
+            self.ledger.record(job, "sending", idempotency_key=key)
         if self.ledger.broken:
-            message = f"line {job.line}: not sent: the manifest cannot be written ({self.ledger.broken})"
-            raise LineFailed("failed", message + ", so what it cost could not be recorded", exit_status=FAILURE)
-        key, max_wait = job.idempotency_key(regeneration), self.options.max_wait
+            raise NotSent(f"line {job.line}: not sent: the manifest cannot be written ({self.ledger.broken}), "
+                          "so what it would cost could not be recorded")  # fmt: skip
+        self.sent[job.key] = key
+
+    async def _generate(self, job: Job, *, regeneration: str) -> qv.AsyncVideo:
+        key, max_wait = self._key(job, regeneration), self.options.max_wait
         for round_ in range(RATE_LIMIT_ROUNDS):
             await self.gate.wait()
+            self._sending(job, key)
             try:
                 return await self.client.videos.generate(**job.fields, extra_headers={"Idempotency-Key": key})
             except qv.RateLimitError as error:
@@ -158,6 +182,10 @@ class Run:
                     raise LineFailed("failed", message, exit_status=RATE_LIMIT, request_id=error.request_id) from error
                 if round_ == RATE_LIMIT_ROUNDS - 1:
                     raise
+                # A 429 made nothing: while the batch waits, the line is not in flight (nor billed).
+                self.ledger.record(job, "failed", error=f"line {job.line}: rate limited; the batch was waiting to send "
+                                   "it again", exit_status=RATE_LIMIT, request_id=error.request_id,
+                                   may_have_generated=False, idempotency_key=key)  # fmt: skip
                 self.gate.pause(asked if asked is not None else min(max_wait, 2.0 ** (round_ + 1)))
         raise AssertionError("unreachable: the last round returns or raises")  # pragma: no cover
 
@@ -190,38 +218,53 @@ def _not_saved(video: qv.AsyncVideo, job: Job, target: Path, error: Exception) -
 
 
 async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, options: Options,
-                    settings: dict[str, Any]) -> None:  # fmt: skip
-    """Run every line the plan says to generate or download, at most ``options.concurrency`` at once."""
+                    settings: dict[str, Any], outcome: Outcome) -> None:  # fmt: skip
+    """Run every line the plan says to generate or download, at most ``options.concurrency`` at once.
+
+    What the ledger does not hold (the lines not sent, and why) goes into `outcome`, which is
+    complete even when Ctrl-C or SIGTERM ends the run early.
+    """
     todo = [job for job in jobs if plan.kinds[job.line] not in (DONE, UNCERTAIN, INVALID)]
     tally = Tally(len(todo))
     slots = asyncio.Semaphore(options.concurrency)
+
+    def fail(run: Run, job: Job, **details: Any) -> None:
+        key = run.sent.get(job.key)  # a failure after a request keeps its key, for a re-send to replay it
+        ledger.record(job, "failed", **details, **({"idempotency_key": key} if key else {}))
 
     async def one(run: Run, job: Job) -> None:
         async with slots:
             tally.start()
             try:
                 await run.line(job)
+            except NotSent as reason:
+                outcome.not_sent[job.line] = str(reason)
+                tally.finish(ok=False)
             except LineFailed as failure:
-                ledger.record(job, failure.status, **failure.details())
+                if failure.status == "failed":
+                    fail(run, job, **failure.details())
+                else:
+                    ledger.record(job, failure.status, **failure.details())
                 tally.finish(ok=False)
             except (qv.QubridError, OSError) as error:
-                ledger.record(job, "failed", error=f"line {job.line}: {describe(error)}",
-                              exit_status=exit_status(error), request_id=getattr(error, "request_id", None),
-                              may_have_generated=bool(getattr(error, "may_have_generated", False)))  # fmt: skip
+                fail(run, job, error=f"line {job.line}: {describe(error)}", exit_status=exit_status(error),
+                     request_id=getattr(error, "request_id", None),
+                     may_have_generated=bool(getattr(error, "may_have_generated", False)))  # fmt: skip
                 tally.finish(ok=False)
             except Exception as error:  # one line's surprise must not cancel the others (Ctrl-C still does)
                 # Raised around the generation request: whether it was billed is unknown.
                 message = f"line {job.line}: unexpected error: {type(error).__name__}: {error}"
-                ledger.record(job, "failed", error=message, exit_status=FAILURE, request_id=None,
-                              may_have_generated=True)  # fmt: skip
+                fail(run, job, error=message, exit_status=FAILURE, request_id=None, may_have_generated=True)
                 tally.finish(ok=False)
             else:
                 tally.finish(ok=True)
 
-    async with qv.AsyncQubrid(**settings) as client:
-        run = Run(client, out, ledger, options)
-        await asyncio.gather(*(one(run, job) for job in todo))
-    tally.close()
+    try:
+        async with qv.AsyncQubrid(**settings) as client:
+            run = Run(client, out, ledger, options)
+            await asyncio.gather(*(one(run, job) for job in todo))
+    finally:
+        tally.close()
 
 
 @click.command(
@@ -263,8 +306,13 @@ def batch(*, jobs_file: Path, out: Path, dry_run: bool, emulator: bool, debug: b
             jobs, ledger, plan = _plan(jobs_file, out, options)
             _remove_stale_parts(out, jobs)
             click.echo(plan.describe(), err=True)
-            asyncio.run(run_batch(jobs, plan, ledger, out, options=options, settings=settings))
-            status = summarize(jobs, plan, ledger)
+            outcome = Outcome()
+            try:
+                asyncio.run(run_batch(jobs, plan, ledger, out, options=options, settings=settings, outcome=outcome))
+            except KeyboardInterrupt:  # Ctrl-C, SIGTERM: the table first, then the usual report and status
+                summarize(jobs, plan, ledger, outcome)
+                raise
+            status = summarize(jobs, plan, ledger, outcome)
         sys.exit(status)
 
 

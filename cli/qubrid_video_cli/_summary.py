@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 import click
 
 from ._exits import BATCH_FAILED, OK, printable, printable_url
 from ._jobs import Job
 from ._ledger import WITH_VIDEO, Ledger
-from ._plan import DONE, INVALID, UNCERTAIN, Plan
+from ._plan import DONE, GENERATE, INVALID, UNCERTAIN, Plan, may_be_billed
 
 HEADER = ("line", "status", "request id", "output or error")
+IN_FLIGHT = "stopped while its generation request was in flight: it may have been billed"
+
+
+@attrs.define
+class Outcome:
+    """What a run learns that the ledger does not hold.
+
+    Attributes:
+        not_sent: The lines whose request the run chose not to send, and why.
+    """
+
+    not_sent: dict[int, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -35,33 +45,37 @@ class Row:
         return self.cells[1]
 
 
-def _uncertain(entry: dict[str, Any]) -> bool:
-    return entry.get("status") == "failed" and bool(entry.get("may_have_generated"))
-
-
-def _row(job: Job, plan: Plan, ledger: Ledger) -> Row:
+def _row(job: Job, plan: Plan, ledger: Ledger, outcome: Outcome) -> Row:
     kind = plan.kinds[job.line]
     entry = ledger.entry(job)  # an invalid line that parses still shows the video it already has
+    detail = str(entry.get("path") or entry.get("error") or (IN_FLIGHT if entry.get("status") == "sending" else ""))
     if kind == INVALID:
         status, detail = "invalid", job.error or ""
     elif kind in (DONE, UNCERTAIN):
-        status, detail = "skipped", str(entry.get("path") or entry.get("error") or "")
+        status = "skipped"
+    elif job.line in outcome.not_sent or (kind == GENERATE and job.key not in ledger.changed):
+        status, detail = "not sent", outcome.not_sent.get(job.line, "the run was stopped before sending it")
+        entry = {}
     else:
-        status, detail = str(entry.get("status", "?")), str(entry.get("path") or entry.get("error") or "")
+        status = "interrupted" if entry.get("status") == "sending" else str(entry.get("status", "?"))
     if status != "done" and entry.get("status") in WITH_VIDEO:
         detail += f" | video: {printable_url(entry['url'])}"
     # Request ids and errors hold what servers sent: one line each, nothing the terminal obeys.
     cells = (str(job.line), status, printable(str(entry.get("request_id") or "-")), printable(detail))
-    return Row(cells, finished=kind == DONE or status == "done", uncertain=kind != INVALID and _uncertain(entry))
+    return Row(cells, finished=kind == DONE or status == "done", uncertain=kind != INVALID and may_be_billed(entry))
 
 
 def _lines(count: int) -> str:
     return f"{count} line{'' if count == 1 else 's'}"
 
 
-def summarize(jobs: list[Job], plan: Plan, ledger: Ledger) -> int:
+def _them(count: int) -> str:
+    return "it" if count == 1 else "them"
+
+
+def summarize(jobs: list[Job], plan: Plan, ledger: Ledger, outcome: Outcome) -> int:
     """Print the table, the totals and what to do next; return the run's exit status."""
-    rows = [_row(job, plan, ledger) for job in jobs]
+    rows = [_row(job, plan, ledger, outcome) for job in jobs]
     table = [HEADER, *(row.cells for row in rows)]
     widths = [max(len(cells[i]) for cells in table) for i in range(3)]
     for cells in table:
@@ -69,9 +83,9 @@ def summarize(jobs: list[Job], plan: Plan, ledger: Ledger) -> int:
             "  ".join(cell.ljust(width) for cell, width in zip(cells[:3], widths, strict=True)) + "  " + cells[3]
         )
     statuses = [row.status for row in rows]
-    done, skipped = statuses.count("done"), statuses.count("skipped")
-    failed = len(statuses) - done - skipped
-    click.echo(f"{done} done, {skipped} skipped, {failed} failed")
+    done, skipped, not_sent = statuses.count("done"), statuses.count("skipped"), statuses.count("not sent")
+    failed = len(statuses) - done - skipped - not_sent
+    click.echo(f"{done} done, {skipped} skipped, {failed} failed" + (f", {not_sent} not sent" if not_sent else ""))
     waiting = statuses.count("generated") + statuses.count("download_failed")
     if waiting:
         click.echo(f"{waiting} generated but not saved: run the same command again to download them "
@@ -82,8 +96,10 @@ def summarize(jobs: list[Job], plan: Plan, ledger: Ledger) -> int:
     if uncertain := sum(row.uncertain for row in rows):
         has = "has" if uncertain == 1 else "have"
         click.echo(f"{_lines(uncertain)} may have been billed but {has} no video: run the same command with "
-                   "--retry-uncertain to send them again, with the same Idempotency-Key (an API that honours it "
-                   "replays its first answer instead of billing again)")  # fmt: skip
+                   f"--retry-uncertain to send {_them(uncertain)} again, with the same Idempotency-Key (an API that "
+                   "honours it replays its first answer instead of billing again)")  # fmt: skip
+    if not_sent and not ledger.broken:
+        click.echo(f"{_lines(not_sent)} not sent: run the same command again to send {_them(not_sent)}")
     if ledger.broken:
         click.echo(f"qubrid-video: error: the manifest could not be written ({ledger.broken}); "
                    "the table above is the only record of these videos", err=True)  # fmt: skip
