@@ -594,3 +594,25 @@ def test_stop_during_a_rate_limit_pause_leaves_the_line_sendable(emulator: Emula
     again = _run(emulator.base_url, jobs, out, key=emulator.api_key)
     assert again.returncode == 0, again.stdout
     assert len(emulator.requests()) == 1
+
+
+@pytest.mark.parametrize(("answer", "status"), [(401, 3), (402, 4)], ids=["wrong-key", "no-credits"])
+def test_wrong_key_or_no_credits_stops_the_batch(emulator: Emulator, tmp_path: Path, answer: int, status: int) -> None:
+    """The first 401 or 402 stops sending: the other lines are not sent, and the exit status says why."""
+    emulator.add_key("sk-poor", credits=0)
+    key = "sk-wrong" if answer == 401 else "sk-poor"
+    jobs, out = _jobs(tmp_path, *({"prompt": f"p{n}", **SMALL} for n in range(6))), tmp_path / "out"
+    result = _run(emulator.base_url, jobs, out, "--concurrency", "2", key=key)
+    assert result.returncode == status, result.stderr
+    sent = emulator.requests()
+    assert 1 <= len(sent) <= 2  # the lines in flight when the first answer came; never all six
+    assert {r["status"] for r in sent} == {answer}
+    rows = {line.split()[0]: line.split()[1:3] for line in result.stdout.splitlines()[1:7]}
+    assert sorted(rows[str(n)][1] for n in range(1, 7) if rows[str(n)][0] == "failed") == sorted(
+        r["request_id"] for r in sent
+    )
+    assert sum(rows[str(n)] == ["not", "sent"] for n in range(1, 7)) == 6 - len(sent)
+    assert f"0 done, 0 skipped, {len(sent)} failed, {6 - len(sent)} not sent" in result.stdout
+    assert f"qubrid-video: error: the batch stopped at the first {answer} answer" in result.stderr
+    again = _run(emulator.base_url, jobs, out, "--dry-run")
+    assert again.stdout.startswith("batch plan: 6 generations"), again.stdout  # nothing was billed

@@ -128,8 +128,8 @@ class Run:
         sent: The Idempotency-Key each line was sent with in this run, by :attr:`Job.key`.
     """
 
-    def __init__(self, client: qv.AsyncQubrid, out: Path, ledger: Ledger, options: Options) -> None:
-        self.client, self.out, self.ledger, self.options = client, out, ledger, options
+    def __init__(self, client: qv.AsyncQubrid, out: Path, ledger: Ledger, options: Options, outcome: Outcome) -> None:
+        self.client, self.out, self.ledger, self.options, self.outcome = client, out, ledger, options, outcome
         self.gate = RateGate()
         self.sent: dict[str, str] = {}
 
@@ -158,7 +158,14 @@ class Run:
         return job.idempotency_key(regeneration)
 
     def _sending(self, job: Job, key: str) -> None:
-        """Record that the line's request goes out now, before it does; refuse it if that cannot be recorded."""
+        """Record that the line's request goes out now, before it does; refuse it if that cannot be recorded.
+
+        Raises:
+            NotSent: The batch stopped sending (a 401 or 402), or the record could not be written.
+        """
+        if self.outcome.stop is not None:
+            raise NotSent(f"line {job.line}: not sent: the batch stopped at the first "
+                          f"{self.outcome.stop.status_code} answer")  # fmt: skip
         if not self.ledger.broken:
             self.ledger.record(job, "sending", idempotency_key=key)
         if self.ledger.broken:
@@ -173,6 +180,10 @@ class Run:
             self._sending(job, key)
             try:
                 return await self.client.videos.generate(**job.fields, extra_headers={"Idempotency-Key": key})
+            except (qv.AuthenticationError, qv.InsufficientCreditsError) as error:
+                # The same answer awaits every other line: sending them would only repeat it.
+                self.outcome.stop = self.outcome.stop or error
+                raise
             except qv.RateLimitError as error:
                 asked = error.retry_after
                 if asked is not None and asked > max_wait:
@@ -261,7 +272,7 @@ async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, o
 
     try:
         async with qv.AsyncQubrid(**settings) as client:
-            run = Run(client, out, ledger, options)
+            run = Run(client, out, ledger, options, outcome)
             await asyncio.gather(*(one(run, job) for job in todo))
     finally:
         tally.close()
@@ -269,7 +280,8 @@ async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, o
 
 @click.command(
     epilog=EPILOG + " 13 another batch is running on --out (nothing was sent). "
-    "With --dry-run: 0 when every line is valid, 2 when some line is not."
+    "A batch exits 11 also when a line was skipped as possibly billed (it has no video), and 3 or 4 when a 401 "
+    "or 402 stopped it. With --dry-run: 0 when every line is valid, 2 when some line is not."
 )
 @click.argument("jobs_file", metavar="JOBS.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import attrs
 import click
+import qubrid_video as qv
 
-from ._exits import BATCH_FAILED, OK, printable, printable_url
+from ._exits import AUTH, BATCH_FAILED, CREDITS, OK, describe, exit_status, printable, printable_url
 from ._jobs import Job
 from ._ledger import WITH_VIDEO, Ledger
 from ._plan import DONE, GENERATE, INVALID, UNCERTAIN, Plan, may_be_billed
 
 HEADER = ("line", "status", "request id", "output or error")
+_FIXES = {AUTH: "check QUBRID_API_KEY", CREDITS: "add credits to the account"}
 IN_FLIGHT = "stopped while its generation request was in flight: it may have been billed"
 
 
@@ -20,9 +22,12 @@ class Outcome:
 
     Attributes:
         not_sent: The lines whose request the run chose not to send, and why.
+        stop: The 401 or 402 answer after which the run sent nothing more (the key or the
+            account is at fault, not the line).
     """
 
     not_sent: dict[int, str] = attrs.field(factory=dict)
+    stop: qv.APIStatusError | None = None
 
 
 @attrs.frozen
@@ -86,8 +91,17 @@ def summarize(jobs: list[Job], plan: Plan, ledger: Ledger, outcome: Outcome) -> 
     done, skipped, not_sent = statuses.count("done"), statuses.count("skipped"), statuses.count("not sent")
     failed = len(statuses) - done - skipped - not_sent
     click.echo(f"{done} done, {skipped} skipped, {failed} failed" + (f", {not_sent} not sent" if not_sent else ""))
-    waiting = statuses.count("generated") + statuses.count("download_failed")
-    if waiting:
+    _advise(rows, ledger, outcome)
+    if outcome.stop is not None:  # the key or the account is at fault: the status generate would give
+        return exit_status(outcome.stop)
+    # A line skipped as possibly billed has no video either: the batch is not finished.
+    return OK if all(row.finished for row in rows) and not ledger.broken else BATCH_FAILED
+
+
+def _advise(rows: list[Row], ledger: Ledger, outcome: Outcome) -> None:
+    """What to do next, for each kind of unfinished line; only what is true of the manifest on disk."""
+    statuses = [row.status for row in rows]
+    if waiting := statuses.count("generated") + statuses.count("download_failed"):
         click.echo(f"{waiting} generated but not saved: run the same command again to download them "
                    "(no new generation)")  # fmt: skip
     if expired := statuses.count("expired"):
@@ -98,10 +112,14 @@ def summarize(jobs: list[Job], plan: Plan, ledger: Ledger, outcome: Outcome) -> 
         click.echo(f"{_lines(uncertain)} may have been billed but {has} no video: run the same command with "
                    f"--retry-uncertain to send {_them(uncertain)} again, with the same Idempotency-Key (an API that "
                    "honours it replays its first answer instead of billing again)")  # fmt: skip
-    if not_sent and not ledger.broken:
+    not_sent = statuses.count("not sent")
+    if outcome.stop is not None:
+        were = "was" if not_sent == 1 else "were"
+        click.echo(f"qubrid-video: error: the batch stopped at the first {outcome.stop.status_code} answer "
+                   f"({printable(describe(outcome.stop))}), so {_lines(not_sent)} {were} not sent; "
+                   f"{_FIXES[exit_status(outcome.stop)]}, then run the same command again", err=True)  # fmt: skip
+    elif not_sent and not ledger.broken:
         click.echo(f"{_lines(not_sent)} not sent: run the same command again to send {_them(not_sent)}")
     if ledger.broken:
         click.echo(f"qubrid-video: error: the manifest could not be written ({ledger.broken}); "
                    "the table above is the only record of these videos", err=True)  # fmt: skip
-    # A line skipped as possibly billed has no video either: the batch is not finished.
-    return OK if all(row.finished for row in rows) and not ledger.broken else BATCH_FAILED
