@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -616,3 +617,25 @@ def test_wrong_key_or_no_credits_stops_the_batch(emulator: Emulator, tmp_path: P
     assert f"qubrid-video: error: the batch stopped at the first {answer} answer" in result.stderr
     again = _run(emulator.base_url, jobs, out, "--dry-run")
     assert again.stdout.startswith("batch plan: 6 generations"), again.stdout  # nothing was billed
+
+
+def test_manifest_that_cannot_be_written_names_every_paid_video(emulator: Emulator, tmp_path: Path) -> None:
+    """The manifest fails after a line was paid for: nothing more is sent, and the summary's advice holds."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
+    # One record fits under 400 bytes, two do not; nor does a video.
+    with _child(emulator, jobs, out, file_size_limit=400) as proc:
+        stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 11, stderr
+    [sent] = emulator.requests()
+    assert "run the same command again to download" not in stdout
+    assert "the manifest could not be written" in stderr
+    assert "the URLs above are the only record" in stderr
+    [advice] = [line.strip() for line in stdout.splitlines() if line.strip().startswith("qubrid-video download ")]
+    words = shlex.split(advice)
+    assert words[3:] == ["--request-id", sent["request_id"], "-o", str(out / "line-0001.mp4")]
+    assert f"| video: {words[2]}" in stdout  # the table shows the URL too
+    assert "line 2: not sent: the manifest cannot be written" in stdout
+    saved = subprocess.run([QUBRID_VIDEO, *words[1:]], capture_output=True, text=True, timeout=60, check=False)
+    assert saved.returncode == 0, saved.stderr
+    assert probe(Path(words[-1]))["width"] == 640
+    assert len(emulator.requests()) == 1

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+from typing import Any
+
 import attrs
 import click
 import qubrid_video as qv
 
-from ._exits import AUTH, BATCH_FAILED, CREDITS, OK, describe, exit_status, printable, printable_url
+from ._exits import AUTH, BATCH_FAILED, CREDITS, OK, describe, exit_status, free_name, printable, printable_url
 from ._jobs import Job
 from ._ledger import WITH_VIDEO, Ledger
 from ._plan import DONE, GENERATE, INVALID, UNCERTAIN, Plan, may_be_billed
 
 HEADER = ("line", "status", "request id", "output or error")
+UNSAVED = ("generated", "download_failed")  # paid for, link alive as far as is known, not saved
 _FIXES = {AUTH: "check QUBRID_API_KEY", CREDITS: "add credits to the account"}
 IN_FLIGHT = "stopped while its generation request was in flight: it may have been billed"
 
@@ -38,11 +43,13 @@ class Row:
         cells: Line number, status, request id, path or error; made safe to print.
         finished: The line's video is saved (now or by an earlier run).
         uncertain: The line has no video and its generation may have been billed.
+        download: For a paid video not saved, the command that saves it without generating again.
     """
 
     cells: tuple[str, str, str, str]
     finished: bool = False
     uncertain: bool = False
+    download: str | None = None
 
     @property
     def status(self) -> str:
@@ -63,11 +70,22 @@ def _row(job: Job, plan: Plan, ledger: Ledger, outcome: Outcome) -> Row:
         entry = {}
     else:
         status = "interrupted" if entry.get("status") == "sending" else str(entry.get("status", "?"))
-    if status != "done" and entry.get("status") in WITH_VIDEO:
+    # Without a manifest on disk, the table is the only record of every video paid for, saved or not.
+    if entry.get("status") in WITH_VIDEO and (status != "done" or ledger.broken):
         detail += f" | video: {printable_url(entry['url'])}"
     # Request ids and errors hold what servers sent: one line each, nothing the terminal obeys.
     cells = (str(job.line), status, printable(str(entry.get("request_id") or "-")), printable(detail))
-    return Row(cells, finished=kind == DONE or status == "done", uncertain=kind != INVALID and may_be_billed(entry))
+    download = _download_command(entry, ledger.path.parent / job.output) if status in UNSAVED else None
+    return Row(cells, finished=kind == DONE or status == "done", uncertain=kind != INVALID and may_be_billed(entry),
+               download=download)  # fmt: skip
+
+
+def _download_command(entry: dict[str, Any], target: Path) -> str:
+    """``qubrid-video download URL --request-id ID -o FILE``: one shell-quoted line, safe to print."""
+    words = ["qubrid-video", "download", printable_url(entry["url"])]
+    if entry.get("request_id"):
+        words += ["--request-id", printable(str(entry["request_id"]))]
+    return shlex.join([*words, "-o", str(free_name(target))])
 
 
 def _lines(count: int) -> str:
@@ -101,8 +119,15 @@ def summarize(jobs: list[Job], plan: Plan, ledger: Ledger, outcome: Outcome) -> 
 def _advise(rows: list[Row], ledger: Ledger, outcome: Outcome) -> None:
     """What to do next, for each kind of unfinished line; only what is true of the manifest on disk."""
     statuses = [row.status for row in rows]
-    if waiting := statuses.count("generated") + statuses.count("download_failed"):
-        click.echo(f"{waiting} generated but not saved: run the same command again to download them "
+    unsaved = [row.download for row in rows if row.download]
+    if unsaved and ledger.broken:  # a re-run would not know these videos: only their URLs can fetch them
+        click.echo(f"{len(unsaved)} generated but not saved, and the manifest does not record "
+                   f"{_them(len(unsaved))}: save {'it' if len(unsaved) == 1 else 'each'} with (no new "
+                   "generation):")  # fmt: skip
+        for command in unsaved:
+            click.echo(f"  {command}")
+    elif unsaved:
+        click.echo(f"{len(unsaved)} generated but not saved: run the same command again to download them "
                    "(no new generation)")  # fmt: skip
     if expired := statuses.count("expired"):
         click.echo(f"{expired} with an expired video link: add --regenerate-expired to generate them again "
@@ -118,8 +143,11 @@ def _advise(rows: list[Row], ledger: Ledger, outcome: Outcome) -> None:
         click.echo(f"qubrid-video: error: the batch stopped at the first {outcome.stop.status_code} answer "
                    f"({printable(describe(outcome.stop))}), so {_lines(not_sent)} {were} not sent; "
                    f"{_FIXES[exit_status(outcome.stop)]}, then run the same command again", err=True)  # fmt: skip
-    elif not_sent and not ledger.broken:
-        click.echo(f"{_lines(not_sent)} not sent: run the same command again to send {_them(not_sent)}")
+    elif not_sent:
+        when = "once the manifest can be written, " if ledger.broken else ""
+        click.echo(f"{_lines(not_sent)} not sent: {when}run the same command again to send {_them(not_sent)}")
     if ledger.broken:
-        click.echo(f"qubrid-video: error: the manifest could not be written ({ledger.broken}); "
-                   "the table above is the only record of these videos", err=True)  # fmt: skip
+        click.echo(f"qubrid-video: error: the manifest could not be written ({ledger.broken}), so it does not "
+                   "hold what this run did, and nothing was sent after that: the URLs above are the only record "
+                   "of the videos paid for; save them with `qubrid-video download URL -o PATH`",
+                   err=True)  # fmt: skip
