@@ -285,9 +285,11 @@ async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, o
 )
 @click.argument("jobs_file", metavar="JOBS.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for videos and the manifest.")  # fmt: skip
+              help="Directory for videos and the manifest (created if missing).")  # fmt: skip
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 1000), help="Generations at once.")
-@click.option("--retry-uncertain", is_flag=True, help="Also re-send lines whose earlier failure may have been billed.")
+@click.option("--retry-uncertain", is_flag=True,
+              help="Also re-send lines that may have been billed without a video "
+                   "(a 500, a run stopped in flight).")  # fmt: skip
 @click.option("--regenerate-expired", is_flag=True,
               help="Generate again lines whose saved video link has expired (costs credits).")  # fmt: skip
 @click.option("--max-wait", default=60.0, show_default=True, type=click.FloatRange(0, 86400), metavar="SECONDS",
