@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from qubrid_video_cli._commands import cli
 from qubrid_video_emulator import Emulator
@@ -215,7 +218,8 @@ def test_second_run_on_the_same_directory_is_refused(tmp_path: Path) -> None:
         assert second.returncode == 13, refusal
         assert f"qubrid-video: error: another batch is running on {out}" in refusal
         assert dry.returncode == 0, dry.stderr
-        assert dry.stdout == "batch plan: 2 generations (360p: 2 s)\n"
+        # Requests in flight may be billed: if the run stopped now, re-sending them would need --retry-uncertain.
+        assert dry.stdout == "batch plan: 0 generations, 2 skipped (may have been billed; --retry-uncertain re-sends)\n"
         assert len(seen.requests) == 2
 
 
@@ -314,13 +318,14 @@ def test_cut_manifest_line_is_skipped_with_a_warning(emulator: Emulator, tmp_pat
     jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
     assert _batch(emulator, jobs, out).exit_code == 0
     manifest = out / "manifest.jsonl"
+    records = len(manifest.read_bytes().splitlines())
     with manifest.open("ab") as handle:
         handle.write(b"\xff garbage\n" + b'{"line": 2, "status": "gen')
     (out / "line-0002.mp4").unlink()
     result = _batch(emulator, jobs, out)
     assert result.exit_code == 0, result.output
-    assert f"warning: {manifest} line 5 is not a readable record" in result.stderr
-    assert f"warning: {manifest} line 6 is not a readable record" in result.stderr
+    assert f"warning: {manifest} line {records + 1} is not a readable record" in result.stderr
+    assert f"warning: {manifest} line {records + 2} is not a readable record" in result.stderr
     assert len(emulator.requests()) == 2  # line 2 was downloaded again, not generated
     assert _last(out, 2)["status"] == "done"
     quiet = _batch(emulator, jobs, out)
@@ -430,8 +435,10 @@ def test_long_retry_after_fails_the_line_instead_of_sleeping(emulator: Emulator,
     result = subprocess.run(command, env={**os.environ, **_env(emulator)}, capture_output=True, text=True,
                             timeout=60, check=False)  # fmt: skip
     assert result.returncode == 11, result.stderr
-    assert "line 1: the API asked to wait 99999999 s" in result.stdout
-    assert "--max-wait 60 s" in result.stdout
+    assert ("line 1: rate limited: the API asked to wait 99999999 s before the next request (more than --max-wait "
+            "60 s); no video was made (a 429 is not billed); re-run later") in result.stdout  # fmt: skip
+    assert "not sent" not in result.stdout  # it was sent, and answered 429
+    assert _last(tmp_path / "out", 1)["request_id"] == emulator.requests()[0]["request_id"]
     assert "1 done, 0 skipped, 1 failed" in result.stdout
     assert _last(tmp_path / "out", 1)["status"] == "failed"
 
@@ -442,5 +449,193 @@ def test_max_wait_sets_the_cap(emulator: Emulator, tmp_path: Path) -> None:
     emulator.inject("429", count=3, retry_after=2)
     result = _batch(emulator, jobs, tmp_path / "out", "--max-wait", "1")
     assert result.exit_code == 11, result.output
-    assert "line 1: the API asked to wait 2 s before the next request, more than --max-wait 1 s" in result.stdout
+    assert "line 1: rate limited: the API asked to wait 2 s before the next request (more than --max-wait 1 s)" in (
+        result.stdout
+    )
     assert emulator.generations == 0
+
+
+def test_out_that_cannot_be_created_is_a_usage_error(emulator: Emulator, tmp_path: Path) -> None:
+    """--out through a file, or where no directory can be made: exit 2, the option named, nothing sent."""
+    jobs = _jobs(tmp_path, {"prompt": "a", **SMALL})
+    (tmp_path / "file").write_bytes(b"")
+    places = [tmp_path / "file" / "out", *([Path("/proc/qubrid-video-out")] if Path("/proc/self").exists() else [])]
+    for out in places:
+        result = _run(emulator.base_url, jobs, out, key=emulator.api_key)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"qubrid-video: error: --out: cannot create {out} ("), result.stderr
+        assert "Errno" not in result.stderr
+    assert emulator.requests() == []
+    deep = tmp_path / "deep" / "a" / "b"  # missing folders are created, unlike generate -o
+    assert _run(emulator.base_url, jobs, deep, key=emulator.api_key).returncode == 0
+    assert (deep / "line-0001.mp4").is_file()
+
+
+def test_rate_limit_pause_is_announced(emulator: Emulator, tmp_path: Path) -> None:
+    """A 429 that outlasts the client's retries pauses the batch, says so on stderr once, then the line runs."""
+    jobs = _jobs(tmp_path, {"prompt": "a", **SMALL})
+    emulator.inject("429", count=3, retry_after=0.25)  # the first try and the client's 2 retries
+    result = _batch(emulator, jobs, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("qubrid-video: rate limited: pausing all lines for 0.25 s\n") == 1, result.stderr
+    assert [r["status"] for r in emulator.requests()] == [429, 429, 429, 200]
+
+
+def test_killed_run_leaves_no_stale_temporary_file_after_the_rerun(tmp_path: Path) -> None:
+    """SIGKILL mid-download leaves the download's .part file; the re-run removes it and saves the video."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    out.mkdir()
+    others = [out / ".other.mp4.0123456789ab.part", out / ".line-0001.mp4.notes.part"]  # not this batch's
+    for path in others:
+        path.write_bytes(b"keep")
+
+    def parts() -> list[Path]:
+        return [path for path in out.iterdir() if re.fullmatch(r"\.line-0001\.mp4\.[0-9a-f]{12}\.part", path.name)]
+
+    with Emulator() as emulator:
+        emulator.inject("slow_download", delay=60)
+        with _child(emulator, jobs, out) as proc:
+            _wait_for(parts, "the download's temporary file")
+            proc.kill()
+            proc.communicate(timeout=30)
+        assert len(parts()) == 1
+        again = _batch(emulator, jobs, out)
+        assert again.exit_code == 0, again.output
+        assert "qubrid-video: removed 1 temporary file left by an earlier run" in again.stderr
+        assert len(emulator.requests()) == 1
+    kept = ["line-0001.mp4", "manifest.jsonl", *(path.name for path in others)]
+    assert sorted(path.name for path in out.iterdir()) == sorted(kept)
+
+
+def test_line_skipped_as_possibly_billed_is_not_success(emulator: Emulator, tmp_path: Path) -> None:
+    """After a 500, the re-run skips the line (no video) and exits 11, saying how many and what to do."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
+    emulator.inject("500")
+    first = _batch(emulator, jobs, out, "--concurrency", "1")
+    assert first.exit_code == 11, first.output
+    assert "1 line may have been billed but has no video: run the same command with --retry-uncertain" in first.stdout
+    again = _batch(emulator, jobs, out)
+    assert again.exit_code == 11, again.output
+    assert "0 done, 2 skipped, 0 failed" in again.stdout
+    assert "1 line may have been billed but has no video: run the same command with --retry-uncertain" in again.stdout
+    assert len(emulator.requests()) == 2
+    retried = _batch(emulator, jobs, out, "--retry-uncertain")
+    assert retried.exit_code == 0, retried.output
+    first_key, _, retry_key = (r["idempotency_key"] for r in emulator.requests())
+    assert retry_key == first_key  # a server honouring it replays rather than bills
+    assert "billed" not in retried.stdout
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stop_while_a_generation_is_in_flight_leaves_it_uncertain(
+    emulator: Emulator, tmp_path: Path, stop: signal.Signals
+) -> None:
+    """Stopped while a request awaits its answer: the line may be billed, so a re-run needs --retry-uncertain."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
+    with hostile("silent") as (api, seen):  # the generation never answers
+        env = {**os.environ, "QUBRID_API_KEY": "k", "QUBRID_BASE_URL": api}
+        with _started(command("batch", str(jobs), "--out", str(out), "--concurrency", "1"), env) as child:
+            _wait_for(lambda: len(seen.requests) == 1, "the generation request")
+            child.send_signal(stop)
+            stdout, stderr = child.communicate(timeout=30)
+        sent_key = seen.header(0, "Idempotency-Key")
+    assert child.returncode == 128 + stop, stderr
+    table = {line.split()[0]: line.split()[1] for line in stdout.splitlines()[1:3]}
+    assert table == {"1": "interrupted", "2": "not"}, stdout  # "not sent"
+    assert "1 line may have been billed but has no video: run the same command with --retry-uncertain" in stdout
+    dry = _run(emulator.base_url, jobs, out, "--dry-run")
+    assert dry.stdout == "batch plan: 1 generation (360p: 1 s), 1 skipped (may have been billed; --retry-uncertain " \
+        "re-sends)\n", dry.stdout  # fmt: skip
+    again = _run(emulator.base_url, jobs, out, key=emulator.api_key)
+    assert again.returncode == 11, again.stderr
+    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["b"]
+    retried = _run(emulator.base_url, jobs, out, "--retry-uncertain", key=emulator.api_key)
+    assert retried.returncode == 0, retried.stdout
+    assert [(r["fields"]["prompt"], r["idempotency_key"]) for r in emulator.requests()][1:] == [("a", sent_key)]
+
+
+def test_regeneration_stopped_in_flight_is_resent_with_its_own_key(emulator: Emulator, tmp_path: Path) -> None:
+    """A --regenerate-expired request stopped in flight is re-sent with the key it went out with, not the first one."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    assert _batch(emulator, jobs, out).exit_code == 0
+    (out / "line-0001.mp4").unlink()
+    dead = f"{emulator.files_origin}/files/{'0' * 32}.mp4"
+    with (out / "manifest.jsonl").open("a") as handle:
+        handle.write(json.dumps({**_last(out, 1), "status": "expired", "url": dead}) + "\n")
+    with hostile("silent") as (api, seen):
+        env = {**os.environ, "QUBRID_API_KEY": "k", "QUBRID_BASE_URL": api}
+        with _started(command("batch", str(jobs), "--out", str(out), "--regenerate-expired"), env) as child:
+            _wait_for(lambda: len(seen.requests) == 1, "the regeneration request")
+            child.send_signal(signal.SIGINT)
+            child.communicate(timeout=30)
+        sent_key = seen.header(0, "Idempotency-Key")
+    assert child.returncode == 130
+    assert sent_key != emulator.requests()[0]["idempotency_key"]
+    retried = _run(emulator.base_url, jobs, out, "--retry-uncertain", key=emulator.api_key)
+    assert retried.returncode == 0, retried.stdout
+    assert [r["idempotency_key"] for r in emulator.requests()][1:] == [sent_key]
+
+
+def test_stop_during_a_rate_limit_pause_leaves_the_line_sendable(emulator: Emulator, tmp_path: Path) -> None:
+    """A line waiting out a 429 is not in flight: stopped then, the re-run sends it without --retry-uncertain."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}), tmp_path / "out"
+    with hostile("retry_after:61") as (api, seen):  # longer than the client waits itself, within --max-wait
+        env = {**os.environ, "QUBRID_API_KEY": "k", "QUBRID_BASE_URL": api}
+        with _started(command("batch", str(jobs), "--out", str(out), "--max-wait", "120"), env) as child:
+            _wait_for(
+                lambda: (out / "manifest.jsonl").exists() and any(r["status"] == "failed" for r in _records(out)),
+                "the 429",
+            )
+            child.send_signal(signal.SIGINT)
+            stdout, stderr = child.communicate(timeout=30)
+    assert child.returncode == 130, stderr
+    assert "rate limited: pausing all lines for 61 s" in stderr
+    assert len(seen.requests) == 1
+    assert "billed" not in stdout
+    again = _run(emulator.base_url, jobs, out, key=emulator.api_key)
+    assert again.returncode == 0, again.stdout
+    assert len(emulator.requests()) == 1
+
+
+@pytest.mark.parametrize(("answer", "status"), [(401, 3), (402, 4)], ids=["wrong-key", "no-credits"])
+def test_wrong_key_or_no_credits_stops_the_batch(emulator: Emulator, tmp_path: Path, answer: int, status: int) -> None:
+    """The first 401 or 402 stops sending: the other lines are not sent, and the exit status says why."""
+    emulator.add_key("sk-poor", credits=0)
+    key = "sk-wrong" if answer == 401 else "sk-poor"
+    jobs, out = _jobs(tmp_path, *({"prompt": f"p{n}", **SMALL} for n in range(6))), tmp_path / "out"
+    result = _run(emulator.base_url, jobs, out, "--concurrency", "2", key=key)
+    assert result.returncode == status, result.stderr
+    sent = emulator.requests()
+    assert 1 <= len(sent) <= 2  # the lines in flight when the first answer came; never all six
+    assert {r["status"] for r in sent} == {answer}
+    rows = {line.split()[0]: line.split()[1:3] for line in result.stdout.splitlines()[1:7]}
+    assert sorted(rows[str(n)][1] for n in range(1, 7) if rows[str(n)][0] == "failed") == sorted(
+        r["request_id"] for r in sent
+    )
+    assert sum(rows[str(n)] == ["not", "sent"] for n in range(1, 7)) == 6 - len(sent)
+    assert f"0 done, 0 skipped, {len(sent)} failed, {6 - len(sent)} not sent" in result.stdout
+    assert f"qubrid-video: error: the batch stopped at the first {answer} answer" in result.stderr
+    again = _run(emulator.base_url, jobs, out, "--dry-run")
+    assert again.stdout.startswith("batch plan: 6 generations"), again.stdout  # nothing was billed
+
+
+def test_manifest_that_cannot_be_written_names_every_paid_video(emulator: Emulator, tmp_path: Path) -> None:
+    """The manifest fails after a line was paid for: nothing more is sent, and the summary's advice holds."""
+    jobs, out = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}), tmp_path / "out"
+    # One record fits under 400 bytes, two do not; nor does a video.
+    with _child(emulator, jobs, out, file_size_limit=400) as proc:
+        stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 11, stderr
+    [sent] = emulator.requests()
+    assert "run the same command again to download" not in stdout
+    assert "the manifest could not be written" in stderr
+    assert "the URLs above are the only record" in stderr
+    [advice] = [line.strip() for line in stdout.splitlines() if line.strip().startswith("qubrid-video download ")]
+    words = shlex.split(advice)
+    assert words[3:] == ["--request-id", sent["request_id"], "-o", str(out / "line-0001.mp4")]
+    assert f"| video: {words[2]}" in stdout  # the table shows the URL too
+    assert "line 2: not sent: the manifest cannot be written" in stdout
+    saved = subprocess.run([QUBRID_VIDEO, *words[1:]], capture_output=True, text=True, timeout=60, check=False)
+    assert saved.returncode == 0, saved.stderr
+    assert probe(Path(words[-1]))["width"] == 640
+    assert len(emulator.requests()) == 1

@@ -88,3 +88,21 @@ def test_real_run_prints_the_plan_first(emulator: Emulator, tmp_path: Path) -> N
     assert result.exit_code == 11, result.output
     assert result.stderr.splitlines()[0] == "batch plan: 2 generations (360p: 2 s), 1 invalid"
     assert json.loads((tmp_path / "out" / "manifest.jsonl").read_text().splitlines()[0])["line"] in (1, 2)
+
+
+def test_duplicate_keys_fail_their_line(emulator: Emulator, tmp_path: Path) -> None:
+    """A line giving a field twice is refused by number (not the last value silently winning); nothing is sent."""
+    jobs = _jobs(
+        tmp_path,
+        '{"prompt": "a", "duration": 1, "duration": 9}',
+        '{"prompt": "b", "output": "x.mp4", "output": "y.mp4"}',
+        {"prompt": "fine"},
+    )
+    result = _dry_run(emulator, jobs, tmp_path / "out")
+    assert result.returncode == 2, result.stderr
+    assert result.stdout.splitlines() == [
+        "line 1: field 'duration' is given twice",
+        "line 2: field 'output' is given twice",
+        "batch plan: 1 generation (720p: 5 s), 2 invalid",
+    ]
+    assert emulator.journal() == {"requests": [], "downloads": []}

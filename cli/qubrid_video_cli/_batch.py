@@ -5,7 +5,7 @@ The jobs file is checked whole before anything is sent (``_jobs``); each line's 
 download skips finished lines and downloads videos that were generated but not saved, without a
 new generation request. A run holds ``DIR`` locked, so a second run on it cannot pay for the same
 lines; each line fails alone, whatever it raises. ``--dry-run`` prints the plan (``_plan``) and
-sends nothing.
+sends nothing; a run ends with the summary (``_summary``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import qubrid_video as qv
 
 from ._connect import client_settings
 from ._exits import (
-    BATCH_FAILED,
     BUSY,
     DOWNLOAD,
     EPILOG,
@@ -36,7 +35,6 @@ from ._exits import (
     CommandError,
     describe,
     exit_status,
-    printable,
     printable_url,
     reported,
 )
@@ -44,8 +42,13 @@ from ._jobs import MANIFEST, Job, name_outputs, parse_jobs
 from ._ledger import WITH_VIDEO, Ledger, lock
 from ._plan import DONE, INVALID, UNCERTAIN, Plan
 from ._progress import Tally
+from ._summary import Outcome, summarize
 
 RATE_LIMIT_ROUNDS = 5
+# The SDK stages a download in ".NAME.<12 hex digits>.part" beside the target, NAME being the
+# target's name cut to 40 characters; a run killed outright (SIGKILL, power loss) leaves it behind.
+_PART = re.compile(r"\.(.+)\.[0-9a-f]{12}\.part")
+_PART_NAME_KEPT = 40
 # A CDN link that answers these is gone (signed URLs expire); retrying the download cannot help.
 EXPIRED_STATUSES = frozenset({403, 404, 410})
 _ANSWERED = re.compile(r"the video URL answered HTTP (\d{3})(?!\d)")
@@ -79,6 +82,10 @@ class LineFailed(Exception):
         return details
 
 
+class NotSent(Exception):
+    """The run will not send this line's request (the message says why); nothing is recorded for it."""
+
+
 class RateGate:
     """When the API says 429, every worker pauses until the wait it asked for has passed."""
 
@@ -86,8 +93,11 @@ class RateGate:
         self.resume_at = 0.0
 
     def pause(self, seconds: float) -> None:
-        """Hold all new requests for `seconds`."""
-        self.resume_at = max(self.resume_at, time.monotonic() + seconds)
+        """Hold all new requests for `seconds`, saying so on stderr (once per pause, not per line that meets it)."""
+        now = time.monotonic()
+        if self.resume_at <= now or now + seconds >= self.resume_at + 1:
+            click.echo(f"qubrid-video: rate limited: pausing all lines for {_seconds(seconds)} s", err=True)
+        self.resume_at = max(self.resume_at, now + seconds)
 
     async def wait(self) -> None:
         """Return once no pause is in force."""
@@ -112,11 +122,16 @@ def _link_status(error: BaseException) -> int | None:
 
 
 class Run:
-    """One run's shared state: the client, the output directory, the ledger, the rate gate, the flags."""
+    """One run's shared state: the client, the output directory, the ledger, the rate gate, the flags.
 
-    def __init__(self, client: qv.AsyncQubrid, out: Path, ledger: Ledger, options: Options) -> None:
-        self.client, self.out, self.ledger, self.options = client, out, ledger, options
+    Attributes:
+        sent: The Idempotency-Key each line was sent with in this run, by :attr:`Job.key`.
+    """
+
+    def __init__(self, client: qv.AsyncQubrid, out: Path, ledger: Ledger, options: Options, outcome: Outcome) -> None:
+        self.client, self.out, self.ledger, self.options, self.outcome = client, out, ledger, options, outcome
         self.gate = RateGate()
+        self.sent: dict[str, str] = {}
 
     async def line(self, job: Job) -> None:
         """Bring one line to ``done``: download its stored video if the ledger has one, else generate it."""
@@ -134,23 +149,54 @@ class Run:
         self.ledger.record(job, "generated", request_id=video.request_id, url=video.url)
         await self._download(video, job)
 
-    async def _generate(self, job: Job, *, regeneration: str) -> qv.AsyncVideo:
+    def _key(self, job: Job, regeneration: str) -> str:
+        """The line's Idempotency-Key: the one it was last sent with, when no video came of it, so a re-send replays."""
+        entry = self.ledger.entry(job)
+        recorded = entry.get("idempotency_key")
+        if entry.get("status") in ("sending", "failed") and isinstance(recorded, str) and recorded:
+            return recorded
+        return job.idempotency_key(regeneration)
+
+    def _sending(self, job: Job, key: str) -> None:
+        """Record that the line's request goes out now, before it does; refuse it if that cannot be recorded.
+
+        Raises:
+            NotSent: The batch stopped sending (a 401 or 402), or the record could not be written.
+        """
+        if self.outcome.stop is not None:
+            raise NotSent(f"line {job.line}: not sent: the batch stopped at the first "
+                          f"{self.outcome.stop.status_code} answer")  # fmt: skip
+        if not self.ledger.broken:
+            self.ledger.record(job, "sending", idempotency_key=key)
         if self.ledger.broken:
-            message = f"line {job.line}: not sent: the manifest cannot be written ({self.ledger.broken})"
-            raise LineFailed("failed", message + ", so what it cost could not be recorded", exit_status=FAILURE)
-        key, max_wait = job.idempotency_key(regeneration), self.options.max_wait
+            raise NotSent(f"line {job.line}: not sent: the manifest cannot be written ({self.ledger.broken}), "
+                          "so what it would cost could not be recorded")  # fmt: skip
+        self.sent[job.key] = key
+
+    async def _generate(self, job: Job, *, regeneration: str) -> qv.AsyncVideo:
+        key, max_wait = self._key(job, regeneration), self.options.max_wait
         for round_ in range(RATE_LIMIT_ROUNDS):
             await self.gate.wait()
+            self._sending(job, key)
             try:
                 return await self.client.videos.generate(**job.fields, extra_headers={"Idempotency-Key": key})
+            except (qv.AuthenticationError, qv.InsufficientCreditsError) as error:
+                # The same answer awaits every other line: sending them would only repeat it.
+                self.outcome.stop = self.outcome.stop or error
+                raise
             except qv.RateLimitError as error:
                 asked = error.retry_after
                 if asked is not None and asked > max_wait:
-                    message = (f"line {job.line}: the API asked to wait {_seconds(asked)} s before the next request, "
-                               f"more than --max-wait {_seconds(max_wait)} s; not sent, re-run later")  # fmt: skip
+                    message = (f"line {job.line}: rate limited: the API asked to wait {_seconds(asked)} s before the "
+                               f"next request (more than --max-wait {_seconds(max_wait)} s); no video was made "
+                               "(a 429 is not billed); re-run later")  # fmt: skip
                     raise LineFailed("failed", message, exit_status=RATE_LIMIT, request_id=error.request_id) from error
                 if round_ == RATE_LIMIT_ROUNDS - 1:
                     raise
+                # A 429 made nothing: while the batch waits, the line is not in flight (nor billed).
+                self.ledger.record(job, "failed", error=f"line {job.line}: rate limited; the batch was waiting to send "
+                                   "it again", exit_status=RATE_LIMIT, request_id=error.request_id,
+                                   may_have_generated=False, idempotency_key=key)  # fmt: skip
                 self.gate.pause(asked if asked is not None else min(max_wait, 2.0 ** (round_ + 1)))
         raise AssertionError("unreachable: the last round returns or raises")  # pragma: no cover
 
@@ -183,87 +229,67 @@ def _not_saved(video: qv.AsyncVideo, job: Job, target: Path, error: Exception) -
 
 
 async def run_batch(jobs: list[Job], plan: Plan, ledger: Ledger, out: Path, *, options: Options,
-                    settings: dict[str, Any]) -> None:  # fmt: skip
-    """Run every line the plan says to generate or download, at most ``options.concurrency`` at once."""
+                    settings: dict[str, Any], outcome: Outcome) -> None:  # fmt: skip
+    """Run every line the plan says to generate or download, at most ``options.concurrency`` at once.
+
+    What the ledger does not hold (the lines not sent, and why) goes into `outcome`, which is
+    complete even when Ctrl-C or SIGTERM ends the run early.
+    """
     todo = [job for job in jobs if plan.kinds[job.line] not in (DONE, UNCERTAIN, INVALID)]
     tally = Tally(len(todo))
     slots = asyncio.Semaphore(options.concurrency)
+
+    def fail(run: Run, job: Job, **details: Any) -> None:
+        key = run.sent.get(job.key)  # a failure after a request keeps its key, for a re-send to replay it
+        ledger.record(job, "failed", **details, **({"idempotency_key": key} if key else {}))
 
     async def one(run: Run, job: Job) -> None:
         async with slots:
             tally.start()
             try:
                 await run.line(job)
+            except NotSent as reason:
+                outcome.not_sent[job.line] = str(reason)
+                tally.finish(ok=False)
             except LineFailed as failure:
-                ledger.record(job, failure.status, **failure.details())
+                if failure.status == "failed":
+                    fail(run, job, **failure.details())
+                else:
+                    ledger.record(job, failure.status, **failure.details())
                 tally.finish(ok=False)
             except (qv.QubridError, OSError) as error:
-                ledger.record(job, "failed", error=f"line {job.line}: {describe(error)}",
-                              exit_status=exit_status(error), request_id=getattr(error, "request_id", None),
-                              may_have_generated=bool(getattr(error, "may_have_generated", False)))  # fmt: skip
+                fail(run, job, error=f"line {job.line}: {describe(error)}", exit_status=exit_status(error),
+                     request_id=getattr(error, "request_id", None),
+                     may_have_generated=bool(getattr(error, "may_have_generated", False)))  # fmt: skip
                 tally.finish(ok=False)
             except Exception as error:  # one line's surprise must not cancel the others (Ctrl-C still does)
                 # Raised around the generation request: whether it was billed is unknown.
                 message = f"line {job.line}: unexpected error: {type(error).__name__}: {error}"
-                ledger.record(job, "failed", error=message, exit_status=FAILURE, request_id=None,
-                              may_have_generated=True)  # fmt: skip
+                fail(run, job, error=message, exit_status=FAILURE, request_id=None, may_have_generated=True)
                 tally.finish(ok=False)
             else:
                 tally.finish(ok=True)
 
-    async with qv.AsyncQubrid(**settings) as client:
-        run = Run(client, out, ledger, options)
-        await asyncio.gather(*(one(run, job) for job in todo))
-    tally.close()
-
-
-def _row(job: Job, plan: Plan, ledger: Ledger) -> tuple[str, str, str, str]:
-    kind = plan.kinds[job.line]
-    entry = ledger.entry(job)  # an invalid line that parses still shows the video it already has
-    if kind == INVALID:
-        status, detail = "invalid", job.error or ""
-    elif kind in (DONE, UNCERTAIN):
-        status, detail = "skipped", str(entry.get("path") or entry.get("error") or "")
-    else:
-        status, detail = str(entry.get("status", "?")), str(entry.get("path") or entry.get("error") or "")
-    if status != "done" and entry.get("status") in WITH_VIDEO:
-        detail += f" | video: {printable_url(entry['url'])}"
-    # Request ids and errors hold what servers sent: one line each, nothing the terminal obeys.
-    return str(job.line), status, printable(str(entry.get("request_id") or "-")), printable(detail)
-
-
-def _summary(jobs: list[Job], plan: Plan, ledger: Ledger) -> bool:
-    """Print the table and the totals; True when any line failed."""
-    rows = [("line", "status", "request id", "output or error"), *(_row(job, plan, ledger) for job in jobs)]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
-    statuses = [row[1] for row in rows[1:]]
-    done, skipped = statuses.count("done"), statuses.count("skipped")
-    failed = len(statuses) - done - skipped
-    click.echo(f"{done} done, {skipped} skipped, {failed} failed")
-    waiting = statuses.count("generated") + statuses.count("download_failed")
-    if waiting:
-        click.echo(f"{waiting} generated but not saved: run the same command again to download them "
-                   "(no new generation)")  # fmt: skip
-    if expired := statuses.count("expired"):
-        click.echo(f"{expired} with an expired video link: add --regenerate-expired to generate them again "
-                   "(costs credits)")  # fmt: skip
-    if ledger.broken:
-        click.echo(f"qubrid-video: error: the manifest could not be written ({ledger.broken}); "
-                   "the table above is the only record of these videos", err=True)  # fmt: skip
-    return bool(failed or ledger.broken)
+    try:
+        async with qv.AsyncQubrid(**settings) as client:
+            run = Run(client, out, ledger, options, outcome)
+            await asyncio.gather(*(one(run, job) for job in todo))
+    finally:
+        tally.close()
 
 
 @click.command(
     epilog=EPILOG + " 13 another batch is running on --out (nothing was sent). "
-    "With --dry-run: 0 when every line is valid, 2 when some line is not."
+    "A batch exits 11 also when a line was skipped as possibly billed (it has no video), and 3 or 4 when a 401 "
+    "or 402 stopped it. With --dry-run: 0 when every line is valid, 2 when some line is not."
 )
 @click.argument("jobs_file", metavar="JOBS.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for videos and the manifest.")  # fmt: skip
+              help="Directory for videos and the manifest (created if missing).")  # fmt: skip
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 1000), help="Generations at once.")
-@click.option("--retry-uncertain", is_flag=True, help="Also re-send lines whose earlier failure may have been billed.")
+@click.option("--retry-uncertain", is_flag=True,
+              help="Also re-send lines that may have been billed without a video "
+                   "(a 500, a run stopped in flight).")  # fmt: skip
 @click.option("--regenerate-expired", is_flag=True,
               help="Generate again lines whose saved video link has expired (costs credits).")  # fmt: skip
 @click.option("--max-wait", default=60.0, show_default=True, type=click.FloatRange(0, 86400), metavar="SECONDS",
@@ -292,11 +318,16 @@ def batch(*, jobs_file: Path, out: Path, dry_run: bool, emulator: bool, debug: b
         with client_settings(emulator) as settings, _alone(out):
             # Read the ledger only once it is ours: another run may have been writing it until now.
             jobs, ledger, plan = _plan(jobs_file, out, options)
+            _remove_stale_parts(out, jobs)
             click.echo(plan.describe(), err=True)
-            asyncio.run(run_batch(jobs, plan, ledger, out, options=options, settings=settings))
-            failed = _summary(jobs, plan, ledger)
-        if failed:
-            sys.exit(BATCH_FAILED)
+            outcome = Outcome()
+            try:
+                asyncio.run(run_batch(jobs, plan, ledger, out, options=options, settings=settings, outcome=outcome))
+            except KeyboardInterrupt:  # Ctrl-C, SIGTERM: the table first, then the usual report and status
+                summarize(jobs, plan, ledger, outcome)
+                raise
+            status = summarize(jobs, plan, ledger, outcome)
+        sys.exit(status)
 
 
 def _plan(jobs_file: Path, out: Path, options: Options) -> tuple[list[Job], Ledger, Plan]:
@@ -309,15 +340,44 @@ def _plan(jobs_file: Path, out: Path, options: Options) -> tuple[list[Job], Ledg
     return jobs, ledger, plan
 
 
+def _remove_stale_parts(out: Path, jobs: list[Job]) -> None:
+    """Delete the temporary files earlier runs left for this batch's own outputs (only while holding the lock).
+
+    No other run can be writing them: the lock is ours, and a download removes its own temporary
+    file however it ends, unless the process was killed outright.
+    """
+    ours = {job.output[:_PART_NAME_KEPT] for job in jobs}
+    removed = 0
+    with os.scandir(out) as entries:
+        for entry in entries:
+            match = _PART.fullmatch(entry.name)
+            if match and match.group(1) in ours and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):  # gone already, or not ours to delete: not worth stopping for
+                    os.unlink(entry.path)
+                    removed += 1
+    if removed:
+        click.echo(f"qubrid-video: removed {removed} temporary file{'s' if removed > 1 else ''} left by an "
+                   "earlier run", err=True)  # fmt: skip
+
+
 @contextlib.contextmanager
 def _alone(out: Path) -> Iterator[None]:
-    """Hold --out for the whole run: a second run on it would pay again for every line still to do."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Hold --out for the whole run: a second run on it would pay again for every line still to do.
+
+    Missing directories are created (a batch's folder is often new); one that cannot be is a usage
+    error, found before anything is sent.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"--out: cannot create {out} ({exc.strerror or exc})", USAGE) from None
     try:
         descriptor = lock(out / MANIFEST)
     except BlockingIOError:
         raise CommandError(f"another batch is running on {out} (it holds {out / MANIFEST}); "
                            "wait for it to end, or choose another --out", BUSY) from None  # fmt: skip
+    except OSError as exc:
+        raise CommandError(f"--out: cannot create {out / MANIFEST} ({exc.strerror or exc})", USAGE) from None
     try:
         yield
     finally:

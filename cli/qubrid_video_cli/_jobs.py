@@ -48,6 +48,20 @@ class InvalidLine(Exception):
     """What is wrong with one line, worded for the user (the line number is added by the caller)."""
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object gives one name twice: which value was meant is unknown, so neither is taken."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` refusing a name given twice (``json`` would keep the last value silently)."""
+    data: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in data:
+            raise _DuplicateKey(name)
+        data[name] = value
+    return data
+
+
 @attrs.define
 class Job:
     """One non-blank line of the jobs file.
@@ -130,7 +144,10 @@ def _parse_line(number: int, raw: bytes, base: Path) -> Job:
         job.fail(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1})")
         return job
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique)
+    except _DuplicateKey as exc:
+        job.fail(f"field {str(exc)[:80]!r} is given twice")
+        return job
     except json.JSONDecodeError as exc:
         job.fail(f"invalid JSON ({exc.msg} at column {exc.colno})")
         return job

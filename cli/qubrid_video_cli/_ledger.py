@@ -2,13 +2,19 @@
 
 Each change of a line's state appends one JSON record (the last record of a line wins)::
 
+    sending          the generation request is about to go out (idempotency_key); written and fsynced
+                     before it does, so a run stopped in any way while the request was in flight
+                     (Ctrl-C, SIGTERM, SIGKILL, a power cut) leaves this record: the line may have
+                     been billed, and a re-run sends it again only with ``--retry-uncertain`` (with
+                     the same key, so an API that honours it replays instead of billing again)
     generated        the API returned a video (url, request_id) that is not saved yet
     done             the video is saved (url, request_id, output, path, size)
     download_failed  the video was generated but not saved (url, request_id, error): a re-run
                      downloads it, and sends no generation request
     expired          the video's link answered 403, 404 or 410 (url, request_id, error): only
                      ``--regenerate-expired`` generates it again
-    failed           no video came back (error, exit_status, request_id, may_have_generated)
+    failed           no video came back (error, exit_status, request_id, may_have_generated, and the
+                     idempotency_key when a request was sent)
 
 A record is keyed by what its line asks for, not by where the line is: ``key`` is the line's
 fingerprint and its occurrence among identical lines (:attr:`Job.key`), so a line that moved
@@ -40,7 +46,7 @@ from ._jobs import Job
 if sys.platform != "win32":
     import fcntl
 
-STATES = frozenset({"generated", "done", "download_failed", "expired", "failed"})
+STATES = frozenset({"sending", "generated", "done", "download_failed", "expired", "failed"})
 # States in which the API has already produced (and billed) a video, whose URL the record holds.
 WITH_VIDEO = frozenset({"generated", "done", "download_failed", "expired"})
 
@@ -69,12 +75,14 @@ class Ledger:
         state: The last readable record of each line, by :attr:`Job.key`.
         broken: Why the manifest could not be written, once that happened (the run then sends no
             new generation: it could not record what it paid for).
+        changed: The keys of the lines this run recorded a state for.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.state: dict[str, dict[str, Any]] = {}
         self.broken: str | None = None
+        self.changed: set[str] = set()
         self._by_line: dict[int, dict[str, Any]] = {}  # records of an older manifest, until adopt()
         self._ends_with_newline = True
         if path.exists():
@@ -142,6 +150,7 @@ class Ledger:
         entry = {"key": job.key, "line": job.line, "fingerprint": job.fingerprint, "occurrence": job.occurrence,
                  "output": job.output, "status": status, **fields}  # fmt: skip
         self.state[job.key] = entry
+        self.changed.add(job.key)
         # ensure_ascii (the default) keeps every record one line of plain ASCII, whatever it holds.
         data = json.dumps(entry).encode() + b"\n"
         if not self._ends_with_newline:

@@ -19,7 +19,7 @@ from ._ledger import WITH_VIDEO, Ledger
 GENERATE = "generate"  # send a generation request (it costs credits), then download
 DOWNLOAD = "download"  # the ledger holds the video's URL: download only
 DONE = "done"  # the video is saved already
-UNCERTAIN = "uncertain"  # failed in a way that may have been billed; needs --retry-uncertain
+UNCERTAIN = "uncertain"  # sent, and may have been billed, but no video came back; needs --retry-uncertain
 INVALID = "invalid"  # not sent: the line, or its output, is not valid
 # What the API does when a line leaves them out (the defaults its examples and the emulator use).
 DEFAULT_SECONDS = 5
@@ -78,9 +78,19 @@ def classify(job: Job, ledger: Ledger, out: Path, *, retry_uncertain: bool, rege
         return GENERATE
     if status in WITH_VIDEO:
         return DOWNLOAD
-    if status == "failed" and entry.get("may_have_generated") and not retry_uncertain:
+    if may_be_billed(entry) and not retry_uncertain:
         return UNCERTAIN
     return GENERATE
+
+
+def may_be_billed(entry: dict[str, object]) -> bool:
+    """Whether a line's record says it has no video but its generation may have been billed.
+
+    That is a request stopped in flight (``sending``), or a failure after which the API may have
+    generated the video (a 500, a lost connection...).
+    """
+    status = entry.get("status")
+    return status == "sending" or (status == "failed" and bool(entry.get("may_have_generated")))
 
 
 def _plural(count: int, noun: str) -> str:
