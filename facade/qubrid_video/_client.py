@@ -10,11 +10,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, NoReturn, Self, TypeVar
 
+import attrs
 import httpx
 
 from ._body import ACCEPT_ENCODING, aread_body, keep_body, read_body
 from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, resolve_options
-from ._contract import ContractDriftWarning, contract_drift, ensure_available
+from ._contract import ContractDriftWarning, contract_drift
 from ._download import adownload, download, plan
 from ._errors import (
     APIConnectionError,
@@ -24,8 +25,7 @@ from ._errors import (
     ParameterTypeError,
     ResponseValidationError,
 )
-from ._headers import merge_headers
-from ._request import GenerateParams, PreparedRequest, prepare
+from ._request import GenerateParams, PreparedRequest, merge_headers, prepare
 from ._response import GeneratedVideo, parse_success, status_error
 from ._retry import SAFE_TRANSPORT_ERRORS, closed_while_idle, next_wait
 from ._transfer import ApiKey, Plan
@@ -88,8 +88,6 @@ class _BaseClient:
             retry_possibly_billed=retry_possibly_billed,
             validate_responses=validate_responses,
         )
-        if self._options.validate_responses:
-            ensure_available()
         if http_client is not None and not isinstance(http_client, http_type):
             raise ParameterTypeError("http_client", f"expected an {http_type.__module__}.{http_type.__name__}")
         self._owns_http = http_client is None
@@ -118,7 +116,7 @@ class _BaseClient:
     @property
     def max_retries(self) -> int:
         """Retries after a first failed attempt, for failures that cannot have been billed."""
-        return self._options.retry.max_retries
+        return self._options.max_retries
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, max_retries={self.max_retries})"
@@ -128,21 +126,7 @@ class _BaseClient:
 
     def _changed(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Constructor arguments for a copy with `changes`; unknown names are a TypeError, as in a call."""
-        options = self._options
-        current = {
-            "api_key": options.api_key,
-            "base_url": options.base_url,
-            "timeout": options.timeout,
-            "max_retries": options.retry.max_retries,
-            "default_headers": dict(options.default_headers),
-            "allow_insecure_http": options.allow_insecure_http,
-            "retry_possibly_billed": options.retry.retry_possibly_billed,
-            "validate_responses": options.validate_responses,
-        }
-        unknown = set(changes) - set(current)
-        if unknown:
-            raise TypeError(f"with_options() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
-        return {**current, **changes}
+        return attrs.asdict(self._options.changed(changes), recurse=False)
 
     # One generation call.
 
@@ -155,7 +139,7 @@ class _BaseClient:
     def _request_kwargs(self, prepared: PreparedRequest, deadline: Deadline, limits: Timeout) -> dict[str, Any]:
         kwargs = dict(prepared.kwargs)
         kwargs["url"] = self._options.base_url + kwargs["url"]
-        # Yours win over the SDK's, per call over client-wide; each name is sent once (see _headers).
+        # Yours win over the SDK's, per call over client-wide; each name is sent once (see merge_headers).
         # Accept-Encoding is the SDK's alone (a reserved name): only what _body can undo within its cap.
         kwargs["headers"] = merge_headers(
             {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": f"Bearer {self._options.api_key}"},

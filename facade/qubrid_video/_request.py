@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from ._errors import InvalidParameterError, ParameterTypeError
-from ._headers import IDEMPOTENCY_HEADER, check_headers, merge_headers
-from ._media import Media, Upload, Url, check_text, media_input
+from . import _validate
+from ._media import Media, Upload, Url, media_input
+from ._validate import IDEMPOTENCY_HEADER
 
 
 @attrs.frozen
@@ -48,30 +49,17 @@ class PreparedRequest:
             upload.close()
 
 
-def _text(name: str, value: object, *, required: bool = False) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise ParameterTypeError(name, f"expected a string, got {type(value).__name__}")
-    if required and not value.strip():
-        raise InvalidParameterError(name, "must not be empty")
-    return check_text(name, value)
+def merge_headers(*layers: Mapping[str, str]) -> dict[str, str]:
+    """One header per name, case-insensitively; a later layer's value (and spelling) wins.
 
-
-def _positive(name: str, value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ParameterTypeError(name, f"expected a positive whole number, got {type(value).__name__}")
-    if value <= 0:
-        raise InvalidParameterError(name, f"must be a positive whole number, got {value}")
-    return value
-
-
-def _flag(name: str, value: object) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    raise ParameterTypeError(name, f"expected True or False, got {type(value).__name__}")
+    HTTP header names are case-insensitive, so ``authorization`` from a caller and the SDK's
+    ``Authorization`` are one header: merging plain dicts would send both.
+    """
+    merged: dict[str, tuple[str, str]] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            merged[key.lower()] = (key, value)
+    return dict(merged.values())
 
 
 def _multipart_value(value: int | bool | None) -> str | None:
@@ -116,15 +104,15 @@ def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedReq
         InvalidParameterError: a value that is not allowed (the message says what is).
         ParameterTypeError: a value of the wrong type.
     """
-    _text("model", params.model, required=True)
-    _text("prompt", params.prompt)
-    _text("resolution", params.resolution)
-    _text("aspect_ratio", params.aspect_ratio)
-    _positive("duration", params.duration)
-    _positive("fps", params.fps)
+    _validate.text("model", params.model, required=True)
+    for name in ("prompt", "resolution", "aspect_ratio"):
+        _validate.text(name, getattr(params, name))
+    for name in ("duration", "fps"):
+        if getattr(params, name) is not None:
+            _validate.whole(name, getattr(params, name))
     for name in ("draft", "save_audio", "prompt_upsampling"):
-        _flag(name, getattr(params, name))
-    headers = check_headers("extra_headers", extra_headers)
+        _validate.flag(name, getattr(params, name), optional=True)
+    headers = _validate.headers("extra_headers", extra_headers)
     image = media_input("image", params.image)
     try:
         audio = media_input("audio", params.audio)

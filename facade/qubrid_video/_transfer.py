@@ -13,20 +13,19 @@ import enum
 import re
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import cast
 from urllib.parse import unquote, urlsplit
 
 import attrs
 import httpx
 
-from ._config import Timeout, coerce_timeout, origin
-from ._errors import FIELD_LIMIT, DownloadError, InvalidParameterError, ParameterTypeError, _one_line
+from . import _validate
+from ._config import REDACTED, Timeout, coerce_timeout, origin
+from ._errors import FIELD_LIMIT, DownloadError, _one_line
 
 Progress = Callable[[int, int | None], object]
 MAX_RESUMES = 5
 MAX_REDIRECTS = 10
 DEFAULT_MAX_BYTES = 8 * 2**30  # 8 GiB: far above any generated video, far below a full disk
-_REDACTED = "Bearer [redacted]"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
@@ -64,7 +63,7 @@ class ApiKey(httpx.Auth):
         try:
             yield request
         finally:
-            request.headers["Authorization"] = _REDACTED
+            request.headers["Authorization"] = REDACTED
 
 
 @attrs.frozen
@@ -109,16 +108,12 @@ def check_options(
         InvalidParameterError: a timeout or max_bytes that is not positive (``ParameterTypeError``
             for one of the wrong type, or for a non-bool `overwrite` or a non-callable `progress`).
     """
-    if not isinstance(overwrite, bool):
-        raise ParameterTypeError("overwrite", f"expected True or False, got {type(overwrite).__name__}")
-    if progress is not None and not callable(progress):
-        raise ParameterTypeError("progress", "expected a callable progress(done, total) or None")
-    limits = coerce_timeout("timeout", timeout, default)
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
-        raise ParameterTypeError("max_bytes", f"expected a whole number of bytes, got {type(max_bytes).__name__}")
-    if max_bytes < 1:
-        raise InvalidParameterError("max_bytes", f"must be at least 1 byte, got {max_bytes}")
-    return overwrite, cast("Progress | None", progress), limits, max_bytes
+    return (
+        bool(_validate.flag("overwrite", overwrite)),
+        _validate.callback("progress", progress),
+        coerce_timeout("timeout", timeout, default),
+        _validate.whole("max_bytes", max_bytes, unit="bytes"),
+    )
 
 
 def video_url(url: str) -> httpx.URL:
