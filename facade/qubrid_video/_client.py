@@ -137,14 +137,13 @@ class _BaseClient:
         return prepare(params, extra_headers), limits
 
     def _request_kwargs(self, prepared: PreparedRequest, deadline: Deadline, limits: Timeout) -> dict[str, Any]:
-        kwargs = dict(prepared.kwargs)
-        kwargs["url"] = self._options.base_url + kwargs["url"]
+        kwargs = {**prepared.body, "method": "POST", "url": self._options.base_url + "/videos/generations"}
         # Yours win over the SDK's, per call over client-wide; each name is sent once (see merge_headers).
         # Accept-Encoding is the SDK's alone (a reserved name): only what _body can undo within its cap.
         kwargs["headers"] = merge_headers(
             {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": f"Bearer {self._options.api_key}"},
             self._options.default_headers,
-            kwargs["headers"],
+            prepared.headers,
         )
         kwargs["timeout"] = limits.for_attempt(deadline.remaining())
         return kwargs

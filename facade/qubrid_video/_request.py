@@ -1,4 +1,4 @@
-"""Turn ``videos.generate(...)`` arguments into the generated client's request, checking each first."""
+"""A generation's arguments, checked, turned into the request body and headers every attempt sends."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from . import _validate
+from . import _generated, _validate
 from ._media import Media, Upload, Url, media_input
 from ._validate import IDEMPOTENCY_HEADER
 
@@ -32,9 +32,17 @@ class GenerateParams:
 
 @attrs.frozen
 class PreparedRequest:
-    """What to send, ready for any attempt: httpx keyword arguments plus the uploads they stream."""
+    """What every attempt of one call sends: the body as httpx arguments, the headers, the uploads they stream.
 
-    kwargs: dict[str, Any]
+    Attributes:
+        body: ``{"json": ...}`` or ``{"files": ...}``, for ``httpx.Client.build_request``.
+        headers: The call's own headers: its ``Idempotency-Key`` and the caller's ``extra_headers``.
+        uploads: The local inputs the body streams.
+        idempotency_key: The same on every attempt, so a server that honours it runs the work once.
+    """
+
+    body: dict[str, Any]
+    headers: dict[str, str]
     uploads: tuple[Upload, ...]
     idempotency_key: str
 
@@ -71,12 +79,8 @@ def _multipart_value(value: int | bool | None) -> str | None:
     return str(value)
 
 
-def _body(params: GenerateParams, image: Media | None, audio: Media | None) -> Any:
-    """The generated model for the request: JSON unless something has to be uploaded."""
-    # The generated package loads on the first call, not with `import qubrid_video` (import time).
-    from qubrid_video_api_client.models import VideoGenerationMultipartRequest, VideoGenerationRequest  # noqa: PLC0415
-    from qubrid_video_api_client.types import File  # noqa: PLC0415
-
+def _body(params: GenerateParams, image: Media | None, audio: Media | None) -> dict[str, Any]:
+    """The body as httpx arguments: JSON unless something has to be uploaded."""
     common: dict[str, Any] = {
         "model": params.model,
         "prompt": params.prompt,
@@ -89,12 +93,11 @@ def _body(params: GenerateParams, image: Media | None, audio: Media | None) -> A
     flags = {"draft": params.draft, "save_audio": params.save_audio, "prompt_upsampling": params.prompt_upsampling}
     if not uploads:
         json_fields = {**common, **urls, **numbers, **flags}
-        return VideoGenerationRequest(**{k: v for k, v in json_fields.items() if v is not None})
+        return {"json": _generated.json_body({k: v for k, v in json_fields.items() if v is not None})}
     encoded = {k: _multipart_value(v) for k, v in {**numbers, **flags}.items()}
-    # httpx streams a file object part in chunks (and rewinds it for a retry); bytes go as they are.
-    files = {k: File(payload=u.content, file_name=u.filename, mime_type=u.mime_type) for k, u in uploads.items()}  # type: ignore[arg-type]
-    form_fields: dict[str, Any] = {**common, **urls, **encoded, **files}
-    return VideoGenerationMultipartRequest(**{k: v for k, v in form_fields.items() if v is not None})
+    form_fields = {k: v for k, v in {**common, **urls, **encoded}.items() if v is not None}
+    files = {k: (u.filename, u.content, u.mime_type) for k, u in uploads.items()}
+    return {"files": _generated.multipart_body(form_fields, files)}
 
 
 def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedRequest:
@@ -121,11 +124,7 @@ def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedReq
             image.close()
         raise
     uploads = tuple(m for m in (image, audio) if isinstance(m, Upload))
-    # The caller may choose the Idempotency-Key (any spelling, given once); otherwise each call gets its own.
+    # The caller may choose the Idempotency-Key (any spelling, given once) to span processes.
     chosen = next((k for k in headers if k.lower() == IDEMPOTENCY_HEADER.lower()), None)
     key = headers.pop(chosen) if chosen else f"qv-{uuid.uuid4()}"
-    from qubrid_video_api_client.api.videos import create_video  # noqa: PLC0415 - see _body
-
-    kwargs = create_video._get_kwargs(body=_body(params, image, audio))
-    kwargs["headers"] = merge_headers(kwargs["headers"], {IDEMPOTENCY_HEADER: key}, headers)
-    return PreparedRequest(kwargs=kwargs, uploads=uploads, idempotency_key=key)
+    return PreparedRequest(_body(params, image, audio), merge_headers({IDEMPOTENCY_HEADER: key}, headers), uploads, key)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import attrs
 import httpx
 
+from . import _generated
 from ._errors import APIStatusError, RateLimitError, ResponseValidationError, error_class
 from ._retry import may_have_generated, retry_after
 
@@ -47,19 +48,16 @@ def parse_success(response: httpx.Response, body: bytes) -> GeneratedVideo:
     Raises:
         ResponseValidationError: the body is not the documented JSON or holds no http(s) URL.
     """
-    from qubrid_video_api_client.models import VideoGenerationResponse  # noqa: PLC0415 - loaded on first use
-
     decoded = _decode(body)
     request_id = _header_request_id(response)
     try:
         if not isinstance(decoded, dict):
             raise TypeError("the body is not a JSON object")
-        parsed = VideoGenerationResponse.from_dict(decoded)
-        items = parsed.data if isinstance(parsed.data, list) else []
-        url = next((item.url for item in items if isinstance(item.url, str)), None)
+        urls, created = _generated.video_answer(decoded)
+        url = next((url for url in urls if isinstance(url, str)), None)
         if url is None or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
             raise ValueError("no http(s) video URL in `data`")
-        created = parsed.created if isinstance(parsed.created, int) and not isinstance(parsed.created, bool) else None
+        seconds = created if isinstance(created, int) and not isinstance(created, bool) else None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise ResponseValidationError(
             f"the API answered 200 without a usable video URL ({exc})",
@@ -67,7 +65,7 @@ def parse_success(response: httpx.Response, body: bytes) -> GeneratedVideo:
             body=decoded,
             may_have_generated=True,
         ) from None
-    return GeneratedVideo(url=url, created=_timestamp(created), request_id=request_id)
+    return GeneratedVideo(url=url, created=_timestamp(seconds), request_id=request_id)
 
 
 def _timestamp(seconds: int | None) -> dt.datetime | None:
@@ -87,12 +85,8 @@ def _error_fields(decoded: object) -> dict[str, Any]:
     """The documented ``{"error": {...}}`` fields, read through the generated model when they fit it."""
     if not isinstance(decoded, dict) or not isinstance(decoded.get("error"), dict):
         return {}
-    from qubrid_video_api_client.models import ErrorResponse  # noqa: PLC0415 - loaded on first use
-
     try:
-        error = ErrorResponse.from_dict(decoded).error
-        fields: dict[str, Any] = {"message": error.message, "type": error.type_, "code": error.code,
-                                  "request_id": error.request_id, "param": error.param}  # fmt: skip
+        fields = _generated.error_answer(decoded)
     except (KeyError, TypeError, ValueError):
         fields = dict(decoded["error"])
     return {k: v if isinstance(v, str) else None for k, v in fields.items() if k in _FIELDS}
