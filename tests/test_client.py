@@ -188,7 +188,7 @@ def test_async_client_lanes_are_shared_and_closed() -> None:
         assert all(lane.is_closed for lane in client._lanes)
         own = httpx.AsyncClient()
         async with AsyncQubrid(api_key="k", http_client=own) as given:
-            assert given._lanes == [own]
+            assert list(given._lanes) == [own]
         assert not own.is_closed
         await own.aclose()
 

@@ -10,6 +10,7 @@ path = video.download("butterfly.mp4")
 from ._client import AsyncQubrid, AsyncVideos, Qubrid, Videos
 from ._config import DEFAULT_BASE_URL, Timeout
 from ._contract import ContractDriftWarning, contract_drift
+from ._download import AsyncDownloader, Downloader
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -44,6 +45,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncDownloader",
     "AsyncQubrid",
     "AsyncVideo",
     "AsyncVideos",
@@ -55,6 +57,7 @@ __all__ = [
     "DestinationExistsError",
     "DownloadError",
     "DownloadTimeoutError",
+    "Downloader",
     "GenerationTimeoutError",
     "InsufficientCreditsError",
     "InternalServerError",

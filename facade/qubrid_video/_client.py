@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 import warnings
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NoReturn, Self, TypeVar
+from typing import Any, Literal, NoReturn, Self
 
 import attrs
 import httpx
@@ -16,7 +14,7 @@ import httpx
 from ._body import ACCEPT_ENCODING, aread_body, keep_body, read_body
 from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, resolve_options
 from ._contract import ContractDriftWarning, contract_drift
-from ._download import adownload, download, plan
+from ._download import AsyncDownloader, Downloader
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -25,25 +23,16 @@ from ._errors import (
     ParameterTypeError,
     ResponseValidationError,
 )
+from ._http import POOL_LANES, Lanes, new_pool
 from ._request import GenerateParams, PreparedRequest, merge_headers, prepare
 from ._response import GeneratedVideo, parse_success, status_error
 from ._retry import SAFE_TRANSPORT_ERRORS, closed_while_idle, next_wait
-from ._transfer import ApiKey, Plan
-from ._version import __version__
+from ._transfer import ApiKey
 from ._video import AsyncVideo, Video
-from ._wire import Attempt, watch
+from ._wire import Attempt
 
 logger = logging.getLogger("qubrid_video")
-USER_AGENT = f"qubrid-video-python/{__version__}"
-# Enough for thousands of concurrent generations on one client; waiting beyond is bounded by each
-# call's deadline, never a pool timeout. An idle connection is dropped before the shortest common
-# server idle timeout (gunicorn 2 s; uvicorn and Node 5 s; AWS ALB 60 s, nginx 75 s), with room
-# for a round trip, so the server rarely closes one just as a request goes out on it (the rare
-# case is resent: see closed_while_idle). Reopening costs a handshake; a generation takes minutes.
-LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=1.5)
-POOL_LANES = 16
 _REDACTED = "Bearer [redacted]"
-HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 
 
 def _redact(request: httpx.Request | None) -> None:
@@ -92,16 +81,9 @@ class _BaseClient:
             raise ParameterTypeError("http_client", f"expected an {http_type.__module__}.{http_type.__name__}")
         self._owns_http = http_client is None
 
-    def _new_http(self, http_type: type[HttpT]) -> HttpT:
-        t = self._options.timeout
-        http = http_type(
-            timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=None),
-            limits=LIMITS,
-            follow_redirects=False,  # a redirect must never carry the key to another host
-            headers={"User-Agent": USER_AGENT},
-        )
-        watch(http)
-        return http
+    def _key(self) -> ApiKey:
+        """The key as the downloads carry it: sent only to the API's own origin."""
+        return ApiKey(self._options.api_key, self._options.base_url)
 
     @property
     def base_url(self) -> str:
@@ -243,13 +225,6 @@ class _BaseClient:
                 retries + 1, status, request_id, prepared.idempotency_key, elapsed,
                 f" failure={failure}" if failure else "",
             )  # fmt: skip
-
-    # Downloads.
-
-    def _download_plan(self, video: Video | AsyncVideo, dest: object, options: dict[str, object]) -> Plan:
-        """Check a download's arguments. The key goes with it, and only to the API's own origin."""
-        key = ApiKey(self._options.api_key, self._options.base_url)
-        return plan(video.url, video.request_id, dest, default_timeout=self._options.timeout, key=key, **options)
 
 
 class Videos:
@@ -412,7 +387,8 @@ class Qubrid(_BaseClient):
                         retry_possibly_billed=retry_possibly_billed, validate_responses=validate_responses,
                         http_client=http_client,
                         http_type=httpx.Client)  # fmt: skip
-        self._http = http_client if http_client is not None else self._new_http(httpx.Client)
+        self._http = http_client if http_client is not None else new_pool(httpx.Client, self._options.timeout)
+        self.downloader = Downloader(self._http, key=self._key(), timeout=self._options.timeout)
         self.videos = Videos(self)
 
     def with_options(self, **changes: Any) -> Qubrid:
@@ -458,22 +434,12 @@ class Qubrid(_BaseClient):
                 else:
                     outcome = self._after_response(prepared, response, body, retries, deadline)
                     if isinstance(outcome, GeneratedVideo):
-                        return Video(outcome.url, outcome.created, outcome.request_id, response, self)
+                        return Video(outcome.url, outcome.created, outcome.request_id, response, self.downloader)
                     wait = outcome
                 time.sleep(wait)
                 retries += 1
         finally:
             prepared.close()
-
-    def _download(self, video: Video, dest: object, **options: object) -> Path:
-        return download(self._http, self._download_plan(video, dest, options))
-
-    @staticmethod
-    def _download_detached(video: Video, dest: object, **options: object) -> Path:
-        """Download a video that lost its client (unpickled): a plain connection, never any key."""
-        job = plan(video.url, video.request_id, dest, default_timeout=Timeout(), key=None, **options)
-        with httpx.Client(headers={"User-Agent": USER_AGENT}) as http:
-            return download(http, job)
 
 
 class AsyncQubrid(_BaseClient):
@@ -520,15 +486,14 @@ class AsyncQubrid(_BaseClient):
                         retry_possibly_billed=retry_possibly_billed, validate_responses=validate_responses,
                         http_client=http_client,
                         http_type=httpx.AsyncClient)  # fmt: skip
-        # httpcore's pool rescans all of its connections on every event, so its cost grows with the
-        # square of the connections in flight (profiled in bench/RESULTS.md). The client's own
-        # connections are spread over POOL_LANES smaller pools; a caller's client is used as given.
+        # Its own connections are spread over POOL_LANES pools (see _http), which its generations and
+        # downloads take in turn; a caller's client is used as given.
         if http_client is not None:
-            self._lanes = [http_client]
+            self._lanes = Lanes([http_client])
         else:
-            self._lanes = [self._new_http(httpx.AsyncClient) for _ in range(POOL_LANES)]
-        self._http = self._lanes[0]
-        self._turn = itertools.count()
+            self._lanes = Lanes(new_pool(httpx.AsyncClient, self._options.timeout) for _ in range(POOL_LANES))
+        self._http = next(iter(self._lanes))
+        self.downloader = AsyncDownloader(self._lanes, key=self._key(), timeout=self._options.timeout)
         self.videos = AsyncVideos(self)
 
     def with_options(self, **changes: Any) -> AsyncQubrid:
@@ -539,6 +504,7 @@ class AsyncQubrid(_BaseClient):
         """
         copy = AsyncQubrid(**self._changed(changes), http_client=self._http)
         copy._lanes = self._lanes  # share every pool, not just the first
+        copy.downloader = AsyncDownloader(self._lanes, key=copy._key(), timeout=copy.timeout)
         return copy
 
     async def aclose(self) -> None:
@@ -564,7 +530,7 @@ class AsyncQubrid(_BaseClient):
         retries, resent = 0, False
         try:
             while True:
-                http = self._lanes[next(self._turn) % len(self._lanes)]
+                http = self._lanes.next()
                 request = http.build_request(**self._request_kwargs(prepared, deadline, limits))
                 try:
                     with Attempt(None, http, request) as wire:
@@ -582,19 +548,9 @@ class AsyncQubrid(_BaseClient):
                 else:
                     outcome = self._after_response(prepared, response, body, retries, deadline)
                     if isinstance(outcome, GeneratedVideo):
-                        return AsyncVideo(outcome.url, outcome.created, outcome.request_id, response, self)
+                        return AsyncVideo(outcome.url, outcome.created, outcome.request_id, response, self.downloader)
                     wait = outcome
                 await asyncio.sleep(wait)
                 retries += 1
         finally:
             prepared.close()
-
-    async def _download(self, video: AsyncVideo, dest: object, **options: object) -> Path:
-        return await adownload(self._http, self._download_plan(video, dest, options))
-
-    @staticmethod
-    async def _download_detached(video: AsyncVideo, dest: object, **options: object) -> Path:
-        """Download a video that lost its client (unpickled): a plain connection, never any key."""
-        job = plan(video.url, video.request_id, dest, default_timeout=Timeout(), key=None, **options)
-        async with httpx.AsyncClient(headers={"User-Agent": USER_AGENT}) as http:
-            return await adownload(http, job)

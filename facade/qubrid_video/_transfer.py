@@ -1,9 +1,11 @@
-"""Every decision of a download, without I/O: its options, the key's reach, and what each answer means.
+"""Every decision of a download, without I/O: its options, the key's reach, each answer, each retry.
 
-:class:`Transfer` judges each answer: a body starting the file, the rest of it, or a resume that
-belongs to another version of the file (which starts the file over). It refuses what would save a
-file that cannot be verified: a body compressed although identity was asked for, a body with
-neither a length nor chunked framing, more bytes than ``max_bytes``.
+:class:`Plan` holds the checked options and decides, hop by hop, whether the key goes along.
+:class:`Tries` counts the attempts and keeps the failure of each. :class:`Transfer` judges each
+answer: a body starting the file, the rest of it, or a resume that belongs to another version of
+the file (which starts the file over). It refuses what would save a file that cannot be verified:
+a body compressed although identity was asked for, a body with neither a length nor chunked
+framing, more bytes than ``max_bytes``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import attrs
 import httpx
 
 from . import _validate
-from ._config import REDACTED, Timeout, coerce_timeout, origin
+from ._config import REDACTED, Deadline, Timeout, coerce_timeout, origin
 from ._errors import FIELD_LIMIT, DownloadError, _one_line
 
 Progress = Callable[[int, int | None], object]
@@ -100,7 +102,7 @@ class Plan:
 
 
 def check_options(
-    overwrite: object, progress: object, timeout: object, max_bytes: object, default: Timeout
+    *, overwrite: object, progress: object, timeout: object, max_bytes: object, default: Timeout
 ) -> tuple[bool, Progress | None, Timeout, int]:
     """Check a download's options: `overwrite`, `progress`, the time limits and `max_bytes`, as they are to be used.
 
@@ -247,3 +249,60 @@ class Transfer:
         """Raise unless the whole announced length arrived."""
         if self.total is not None and self.written != self.total:
             raise DownloadError(f"got {self.written} of {self.total} bytes", url=self.url)
+
+
+def _told(exc: httpx.HTTPError) -> httpx.HTTPError:
+    """`exc`'s type and message alone: no request, no traceback, no chain."""
+    return type(exc)(str(exc))
+
+
+def _permanent(exc: httpx.HTTPError) -> str | None:
+    """Why retrying cannot help after `exc`, or None when it may (a dropped connection, a timeout)."""
+    # httpx builds a redirect's request as soon as the answer arrives, even when not following it,
+    # and reports a Location it cannot parse as a RemoteProtocolError raised while handling InvalidURL.
+    if isinstance(exc, httpx.RemoteProtocolError) and isinstance(exc.__context__, httpx.InvalidURL):
+        return "an invalid redirect: its Location is not a valid URL"
+    if isinstance(exc, httpx.UnsupportedProtocol) or not isinstance(exc, httpx.TransportError):
+        return f"the download failed ({type(exc).__name__})"
+    return None
+
+
+class Tries:
+    """A download's attempts: whether to make another, and the failure that ended the last one.
+
+    Each attempt runs inside ``with tries:``, which keeps an httpx failure, as a copy of its type
+    and message only (the original holds the request, whose headers held the key, and a traceback
+    whose frames' locals error trackers record), instead of raising it. A failure that retrying
+    cannot help is raised by :meth:`another`, outside any ``except`` block, so that the original
+    is not kept as its context either.
+    """
+
+    def __init__(self, url: str, deadline: Deadline) -> None:
+        self.url = url
+        self.deadline = deadline
+        self.made = 0
+        self.failure: Exception | None = None
+        self._permanent: str | None = None
+
+    def another(self) -> bool:
+        """Whether to make another attempt: up to MAX_RESUMES more after a failure, within the deadline.
+
+        Raises:
+            DownloadError: the last attempt failed in a way no other attempt can mend.
+        """
+        if self._permanent is not None:
+            raise DownloadError(self._permanent, url=self.url) from self.failure
+        if self.made and (self.failure is None or self.made > MAX_RESUMES or self.deadline.remaining() <= 0):
+            return False
+        self.made += 1
+        self.failure = None
+        return True
+
+    def __enter__(self) -> Tries:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if not isinstance(exc, httpx.HTTPError):
+            return False
+        self.failure, self._permanent = _told(exc), _permanent(exc)
+        return True
