@@ -13,6 +13,7 @@ from pathlib import Path
 import attrs
 import pytest
 from qubrid_video import _generated
+from qubrid_video._video import GENERATIONS
 from qubrid_video_api_client.api.videos import create_video
 from qubrid_video_api_client.models import (
     ErrorResponse,
@@ -68,9 +69,9 @@ def test_answer_models_hold_what_the_facade_reads() -> None:
 
 
 def test_the_generated_operation_is_the_endpoint_the_facade_calls() -> None:
-    """The generated client's create_video posts where the facade does."""
+    """The generated client's create_video posts where Videos does."""
     kwargs = create_video._get_kwargs(body=VideoGenerationRequest(model="p-video"))
-    assert (kwargs["method"].upper(), kwargs["url"]) == ("POST", "/videos/generations")
+    assert (kwargs["method"].upper(), kwargs["url"]) == (GENERATIONS.method, GENERATIONS.path)
 
 
 def test_seam_builds_bodies_and_reads_answers() -> None:

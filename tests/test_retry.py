@@ -15,7 +15,7 @@ from qubrid_video import (
     Qubrid,
     RateLimitError,
 )
-from qubrid_video._retry import RetryPolicy, next_wait, retry_after
+from qubrid_video._retry import Failure, RetryPolicy, next_wait, retry_after
 from qubrid_video_emulator import Emulator
 
 TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
@@ -145,17 +145,30 @@ def test_retry_after_parsing(headers: dict[str, str], expected: float | None) ->
 def test_retry_decisions() -> None:
     """The policy: what is retried by default, what only on opt-in, and never past the deadline."""
     policy, billed = RetryPolicy(max_retries=2), RetryPolicy(max_retries=2, retry_possibly_billed=True)
-    connect = httpx.ConnectError("refused")
-    read = httpx.ReadError("reset")
-    assert next_wait(policy, 0, 100, status=429, headers={"retry-after": "1"}) == 1.0
-    assert next_wait(policy, 0, 100, status=502) is not None
-    assert next_wait(policy, 0, 100, error=connect) is not None
-    for status in (400, 401, 402, 403, 404, 500, 504, 200):
-        assert next_wait(policy, 0, 100, status=status) is None, status
-    assert next_wait(policy, 0, 100, error=read) is None
-    assert next_wait(billed, 0, 100, status=500) is not None
-    assert next_wait(billed, 0, 100, error=read) is not None
-    assert next_wait(billed, 0, 100, status=400) is None
-    assert next_wait(policy, 2, 100, status=502) is None
-    assert next_wait(policy, 0, 0.1, status=429, headers={"retry-after": "5"}) is None
-    assert next_wait(policy, 0, 100, status=502, resendable=False) is None
+    connect = Failure.of_error(httpx.ConnectError("refused"))
+    read = Failure.of_error(httpx.ReadError("reset"))
+
+    def status(code: int, headers: dict[str, str] | None = None) -> Failure:
+        return Failure.of_answer(code, httpx.Headers(headers or {}))
+
+    assert next_wait(policy, 0, 100, status(429, {"retry-after": "1"})) == 1.0
+    assert next_wait(policy, 0, 100, status(502)) is not None
+    assert next_wait(policy, 0, 100, connect) is not None
+    for code in (400, 401, 402, 403, 404, 500, 504, 200):
+        assert next_wait(policy, 0, 100, status(code)) is None, code
+    assert next_wait(policy, 0, 100, read) is None
+    assert next_wait(billed, 0, 100, status(500)) is not None
+    assert next_wait(billed, 0, 100, read) is not None
+    assert next_wait(billed, 0, 100, status(400)) is None
+    assert next_wait(policy, 2, 100, status(502)) is None
+    assert next_wait(policy, 0, 0.1, status(429, {"retry-after": "5"})) is None
+    assert next_wait(policy, 0, 100, status(502), resendable=False) is None
+
+
+def test_failure_is_derived_once_for_the_decision_and_the_error() -> None:
+    """What an answer means (billing, Retry-After) is read once and both the retry and the error use it."""
+    failure = Failure.of_answer(429, httpx.Headers({"retry-after": "7"}))
+    assert (failure.may_have_generated, failure.retryable, failure.retry_after) == (False, True, 7.0)
+    assert Failure.of_answer(504, httpx.Headers()).may_have_generated
+    assert not Failure.of_answer(400, httpx.Headers()).retryable
+    assert not Failure.of_error(httpx.ConnectTimeout("slow")).may_have_generated

@@ -7,7 +7,7 @@ video = client.videos.generate(model="p-video", prompt="A butterfly flying throu
 path = video.download("butterfly.mp4")
 """
 
-from ._client import AsyncQubrid, AsyncVideos, Qubrid, Videos
+from ._client import AsyncQubrid, Qubrid
 from ._config import DEFAULT_BASE_URL, Timeout
 from ._contract import ContractDriftWarning, contract_drift
 from ._download import AsyncDownloader, Downloader
@@ -36,8 +36,10 @@ from ._errors import (
     ResponseValidationError,
 )
 from ._logging import configure_from_env as _configure_logging
+from ._media import MediaInput
+from ._transfer import Progress
 from ._version import __version__
-from ._video import AsyncVideo, Video
+from ._video import AsyncVideo, AsyncVideos, Video, Videos
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -62,10 +64,12 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidParameterError",
+    "MediaInput",
     "ModelNotFoundError",
     "NotFoundError",
     "ParameterTypeError",
     "PermissionDeniedError",
+    "Progress",
     "Qubrid",
     "QubridError",
     "RateLimitError",

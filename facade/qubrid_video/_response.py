@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
-import attrs
 import httpx
 
 from . import _generated
 from ._errors import APIStatusError, RateLimitError, ResponseValidationError, error_class
-from ._retry import may_have_generated, retry_after
+from ._retry import Failure
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # an answer is a few hundred bytes; anything huge is hostile
 
 
-@attrs.frozen
-class GeneratedVideo:
-    """The useful part of a 200: where the video is, when it was made, which request made it."""
+class VideoFields(TypedDict):
+    """What a 200 holds, as the fields of a ``Video``."""
 
     url: str
     created: dt.datetime | None
     request_id: str | None
+    response: httpx.Response
 
 
 def _decode(body: bytes) -> object:
@@ -42,7 +41,7 @@ def _header_request_id(response: httpx.Response) -> str | None:
     return response.headers.get("x-request-id") or None
 
 
-def parse_success(response: httpx.Response, body: bytes) -> GeneratedVideo:
+def parse_success(response: httpx.Response, body: bytes) -> VideoFields:
     """The video of a 200 answer.
 
     Raises:
@@ -65,7 +64,7 @@ def parse_success(response: httpx.Response, body: bytes) -> GeneratedVideo:
             body=decoded,
             may_have_generated=True,
         ) from None
-    return GeneratedVideo(url=url, created=_timestamp(seconds), request_id=request_id)
+    return VideoFields(url=url, created=_timestamp(seconds), request_id=request_id, response=response)
 
 
 def _timestamp(seconds: int | None) -> dt.datetime | None:
@@ -95,8 +94,15 @@ def _error_fields(decoded: object) -> dict[str, Any]:
 _FIELDS = ("message", "type", "code", "param", "request_id")
 
 
-def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
-    """The exception for an error status, whether the body is the documented JSON, HTML or nothing."""
+def status_error(response: httpx.Response, body: bytes, failure: Failure | None = None) -> APIStatusError:
+    """The exception for an error status, whether the body is the documented JSON, HTML or nothing.
+
+    Args:
+        response: The answer.
+        body: Its body, as read.
+        failure: What the answer means for retrying, when the caller has derived it already.
+    """
+    failure = failure or Failure.of_answer(response.status_code, response.headers)
     decoded = _decode(body)
     fields = _error_fields(decoded)
     status = response.status_code
@@ -110,9 +116,9 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
         "param": fields.get("param"),
         "request_id": fields.get("request_id") or _header_request_id(response),
         "body": decoded if body else None,
-        "may_have_generated": may_have_generated(status=status),
+        "may_have_generated": failure.may_have_generated,
     }
     cls = error_class(status, kwargs["code"])
     if cls is RateLimitError:
-        kwargs["retry_after"] = retry_after(response.headers)
+        kwargs["retry_after"] = failure.retry_after
     return cls(message, **kwargs)

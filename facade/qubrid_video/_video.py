@@ -1,18 +1,139 @@
-"""The result of a generation: where the video is, and the downloader that fetches it (not the client)."""
+"""The video operation: ``client.videos`` (its endpoint, ``generate()``) and the ``Video`` it returns.
+
+:class:`Videos` owns the endpoint: its path, what a 200 from it holds, and the arguments checked
+before anything is sent. It hands one :class:`._call.Call` to its client's send loop. A
+:class:`Video` holds what was generated and the downloader that fetches it, not the client.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 import httpx
 
-from ._config import Timeout
+from ._call import Call, Endpoint
+from ._config import ClientOptions, Timeout, coerce_timeout
 from ._download import AsyncDownloader, Downloader
+from ._media import MediaInput
+from ._request import GenerateParams, prepare
+from ._response import VideoFields, parse_success
 from ._transfer import DEFAULT_MAX_BYTES, Progress
+
+GENERATIONS = Endpoint("POST", "/videos/generations", parse_success)
+
+
+def _generation(
+    options: ClientOptions, params: GenerateParams, timeout: object, extra_headers: object
+) -> Call[VideoFields]:
+    """The call for `params`, everything checked: the time limits first, then the fields, then the files."""
+    limits = coerce_timeout("timeout", timeout, options.timeout)
+    return Call(GENERATIONS, prepare(params, extra_headers), limits, options)
+
+
+class Videos:
+    """``client.videos``: the video generation operation."""
+
+    def __init__(
+        self, send: Callable[[Call[VideoFields]], VideoFields], options: ClientOptions, downloader: Downloader
+    ) -> None:
+        self._send = send
+        self._options = options
+        self._downloader = downloader
+
+    def generate(
+        self,
+        *,
+        model: str,
+        prompt: str | None = None,
+        duration: int | None = None,
+        resolution: str | None = None,
+        fps: int | None = None,
+        aspect_ratio: str | None = None,
+        image: MediaInput | None = None,
+        audio: MediaInput | None = None,
+        draft: bool | None = None,
+        save_audio: bool | None = None,
+        prompt_upsampling: bool | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Video:
+        """Generate a video and wait for it (this can take minutes).
+
+        Arguments left as None are not sent: the API's defaults apply.
+
+        Args:
+            model: The video model, e.g. ``"p-video"``.
+            prompt: What the video shows.
+            duration: Length in seconds (a positive whole number).
+            resolution: Output resolution, e.g. ``"720p"``.
+            fps: Frames per second (a positive whole number).
+            aspect_ratio: e.g. ``"16:9"``.
+            image: Input image: an http(s) URL, a path, bytes, a binary file object, or a
+                ``(filename, content, mime_type)`` tuple. Anything local is uploaded, streamed.
+            audio: Input audio, in the same forms as `image`.
+            draft: Generate a faster, lower-quality preview.
+            save_audio: Keep the input audio in the video.
+            prompt_upsampling: Let the API expand the prompt.
+            timeout: This call's time limits: seconds for the whole call, or a :class:`Timeout`.
+            extra_headers: More headers for this call (an ``Idempotency-Key`` here replaces the SDK's).
+
+        Returns:
+            The video: its URL, creation time and request id, and ``download()``.
+
+        Raises:
+            InvalidParameterError: an argument is not allowed (nothing was sent).
+            APIStatusError: the API answered an error (a subclass per status).
+            APIConnectionError: no answer (``APITimeoutError`` for timeouts).
+            ResponseValidationError: a 200 without a usable video URL.
+        """
+        params = GenerateParams(model=model, prompt=prompt, duration=duration, resolution=resolution, fps=fps,
+                                aspect_ratio=aspect_ratio, image=image, audio=audio, draft=draft,
+                                save_audio=save_audio, prompt_upsampling=prompt_upsampling)  # fmt: skip
+        fields = self._send(_generation(self._options, params, timeout, extra_headers))
+        return Video(**fields, downloader=self._downloader)
+
+
+class AsyncVideos:
+    """``client.videos`` of :class:`AsyncQubrid`: the video generation operation, awaitable."""
+
+    def __init__(
+        self,
+        send: Callable[[Call[VideoFields]], Awaitable[VideoFields]],
+        options: ClientOptions,
+        downloader: AsyncDownloader,
+    ) -> None:
+        self._send = send
+        self._options = options
+        self._downloader = downloader
+
+    async def generate(
+        self,
+        *,
+        model: str,
+        prompt: str | None = None,
+        duration: int | None = None,
+        resolution: str | None = None,
+        fps: int | None = None,
+        aspect_ratio: str | None = None,
+        image: MediaInput | None = None,
+        audio: MediaInput | None = None,
+        draft: bool | None = None,
+        save_audio: bool | None = None,
+        prompt_upsampling: bool | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncVideo:
+        """:meth:`Videos.generate`, awaited: the same arguments, checks and errors; an :class:`AsyncVideo`."""
+        params = GenerateParams(model=model, prompt=prompt, duration=duration, resolution=resolution, fps=fps,
+                                aspect_ratio=aspect_ratio, image=image, audio=audio, draft=draft,
+                                save_audio=save_audio, prompt_upsampling=prompt_upsampling)  # fmt: skip
+        fields = await self._send(_generation(self._options, params, timeout, extra_headers))
+        return AsyncVideo(**fields, downloader=self._downloader)
 
 
 def _restore(cls: type[Any], url: str, created: dt.datetime | None, request_id: str | None) -> Any:
