@@ -155,6 +155,7 @@ def test_exported_members() -> None:
     """__all__ lists exactly the public names, each documented and presented as qubrid_video's."""
     public = {name for name in vars(qubrid_video) if not name.startswith("_")}
     assert set(qubrid_video.__all__) == public | {"__version__"}
+    assert {"MediaInput", "Progress", "Downloader", "AsyncDownloader"} <= public  # named in public signatures
     for name in qubrid_video.__all__:
         member = getattr(qubrid_video, name)
         if isinstance(member, type):
