@@ -40,7 +40,7 @@ def fetch(
     # No local variable holds the key: this frame is in the traceback of every failure it returns.
     if flavour == "sync":
         with qv.Qubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
-            video = qv.Video(url=url, created=None, request_id="req-dl", client=client)
+            video = qv.Video(url=url, created=None, request_id="req-dl", downloader=client.downloader)
             started = time.monotonic()
             try:
                 return Outcome(video.download(dest, **options), None, time.monotonic() - started)
@@ -49,7 +49,7 @@ def fetch(
 
     async def run() -> Outcome:
         async with qv.AsyncQubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
-            video = qv.AsyncVideo(url=url, created=None, request_id="req-dl", client=client)
+            video = qv.AsyncVideo(url=url, created=None, request_id="req-dl", downloader=client.downloader)
             started = time.monotonic()
             try:
                 return Outcome(await video.download(dest, **options), None, time.monotonic() - started)

@@ -155,6 +155,7 @@ def test_exported_members() -> None:
     """__all__ lists exactly the public names, each documented and presented as qubrid_video's."""
     public = {name for name in vars(qubrid_video) if not name.startswith("_")}
     assert set(qubrid_video.__all__) == public | {"__version__"}
+    assert {"MediaInput", "Progress", "Downloader", "AsyncDownloader"} <= public  # named in public signatures
     for name in qubrid_video.__all__:
         member = getattr(qubrid_video, name)
         if isinstance(member, type):
@@ -188,7 +189,7 @@ def test_async_client_lanes_are_shared_and_closed() -> None:
         assert all(lane.is_closed for lane in client._lanes)
         own = httpx.AsyncClient()
         async with AsyncQubrid(api_key="k", http_client=own) as given:
-            assert given._lanes == [own]
+            assert list(given._lanes) == [own]
         assert not own.is_closed
         await own.aclose()
 

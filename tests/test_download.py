@@ -178,7 +178,7 @@ def test_key_is_sent_to_the_api_origin_itself(tmp_path: Path) -> None:
 def test_unpickled_video_downloads_without_a_key(client: Qubrid, emulator: Emulator, tmp_path: Path) -> None:
     """A Video pickled and restored (no client attached) still downloads, with no key at all."""
     video = pickle.loads(pickle.dumps(client.videos.generate(**TINY)))
-    assert video.client is None
+    assert video.downloader.detached
     assert video.download(tmp_path / "p.mp4").read_bytes() == _served(video)
     assert emulator.downloads()[0]["authorization"] is False
 

@@ -138,7 +138,8 @@ class Run:
         entry = self.ledger.entry(job)
         url = entry.get("url") if entry.get("status") in WITH_VIDEO else None
         if url is not None and not (entry.get("status") == "expired" and self.options.regenerate_expired):
-            stored = qv.AsyncVideo(url=url, created=None, request_id=entry.get("request_id"), client=self.client)
+            stored = qv.AsyncVideo(url=url, created=None, request_id=entry.get("request_id"),
+                                   downloader=self.client.downloader)  # fmt: skip
             try:
                 await self._download(stored, job)
                 return

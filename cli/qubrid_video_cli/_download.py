@@ -48,7 +48,8 @@ def download(
             raise CommandError("URL: expected the video's http(s) URL", USAGE)
         client = qv.Qubrid() if os.environ.get("QUBRID_API_KEY") else None
         try:
-            report.video = qv.Video(url=url, created=None, request_id=request_id, client=client)
+            downloader = client.downloader if client is not None else qv.Downloader()
+            report.video = qv.Video(url=url, created=None, request_id=request_id, downloader=downloader)
             target = check_destination(output, overwrite=overwrite)
             save(report.video, target, overwrite=overwrite, as_json=as_json, timeout=timeout)
         finally:

@@ -11,8 +11,9 @@ drift check) is `qubrid_video.contract`.
 """
 
 from . import contract
-from ._client import AsyncQubrid, AsyncVideos, Qubrid, Videos
+from ._client import AsyncQubrid, Qubrid
 from ._config import DEFAULT_BASE_URL, Timeout
+from ._download import AsyncDownloader, Downloader
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -38,8 +39,10 @@ from ._errors import (
     ResponseValidationError,
 )
 from ._logging import configure_from_env as _configure_logging
+from ._media import MediaInput
+from ._transfer import Progress
 from ._version import __version__
-from ._video import AsyncVideo, Video
+from ._video import AsyncVideo, AsyncVideos, Video, Videos
 from .contract import ContractDriftWarning, contract_drift
 
 __all__ = [
@@ -48,6 +51,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncDownloader",
     "AsyncQubrid",
     "AsyncVideo",
     "AsyncVideos",
@@ -59,14 +63,17 @@ __all__ = [
     "DestinationExistsError",
     "DownloadError",
     "DownloadTimeoutError",
+    "Downloader",
     "GenerationTimeoutError",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidParameterError",
+    "MediaInput",
     "ModelNotFoundError",
     "NotFoundError",
     "ParameterTypeError",
     "PermissionDeniedError",
+    "Progress",
     "Qubrid",
     "QubridError",
     "RateLimitError",

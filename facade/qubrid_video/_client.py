@@ -1,109 +1,101 @@
-"""The clients: ``Qubrid`` and ``AsyncQubrid`` are thin I/O mirrors over ``_BaseClient``'s decisions."""
+"""The clients: ``Qubrid`` and ``AsyncQubrid``, their construction, copies, pools and send loops.
+
+Everything else is elsewhere: ``client.videos`` (:mod:`._video`) owns the endpoint and hands each
+call, a :class:`._call.Call` that decides every step without I/O, to the client's send loop; the
+loop only sends the requests and reports what came back. ``client.downloader`` (:mod:`._download`)
+is what the videos download with.
+"""
 
 from __future__ import annotations
 
-import itertools
-import logging
 import time
-import warnings
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NoReturn, Self, TypeVar
+from typing import Any, Generic, Literal, NoReturn, Self, TypeVar
 
 import httpx
 
-from ._body import ACCEPT_ENCODING, aread_body, keep_body, read_body
-from ._config import ClientOptions, Deadline, Timeout, coerce_timeout, resolve_options
-from ._download import adownload, download, plan
-from ._errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    ContractDriftError,
-    ParameterTypeError,
-    ResponseValidationError,
-)
-from ._headers import merge_headers
-from ._request import GenerateParams, PreparedRequest, prepare
-from ._response import GeneratedVideo, parse_success, status_error
-from ._retry import SAFE_TRANSPORT_ERRORS, closed_while_idle, next_wait
-from ._transfer import ApiKey, Plan
-from ._version import __version__
-from ._video import AsyncVideo, Video
-from ._wire import Attempt, watch
-from .contract import ContractDriftWarning, contract_drift, ensure_available
+from ._body import aread_body, read_body
+from ._call import Call, Wait
+from ._config import ClientOptions, Timeout, resolve_options
+from ._download import AsyncDownloader, Downloader
+from ._errors import ParameterTypeError
+from ._http import POOL_LANES, Lanes, new_pool
+from ._transfer import ApiKey
+from ._video import AsyncVideos, Videos
+from ._wire import Attempt
 
-logger = logging.getLogger("qubrid_video")
-USER_AGENT = f"qubrid-video-python/{__version__}"
-# Enough for thousands of concurrent generations on one client; waiting beyond is bounded by each
-# call's deadline, never a pool timeout. An idle connection is dropped before the shortest common
-# server idle timeout (gunicorn 2 s; uvicorn and Node 5 s; AWS ALB 60 s, nginx 75 s), with room
-# for a round trip, so the server rarely closes one just as a request goes out on it (the rare
-# case is resent: see closed_while_idle). Reopening costs a handshake; a generation takes minutes.
-LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=1.5)
-POOL_LANES = 16
-_REDACTED = "Bearer [redacted]"
+T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 
 
-def _redact(request: httpx.Request | None) -> None:
-    """Blank the key in a request that has been sent, so responses and errors never carry it."""
-    if request is not None and "authorization" in request.headers:
-        request.headers["authorization"] = _REDACTED
+class _BaseClient(Generic[HttpT]):
+    """What both clients share: the constructor, its checks, the copies, the pools they use in turn."""
 
+    _http_type: type[HttpT]
+    _lane_count: int
+    _lanes: Lanes[HttpT]
 
-def _request_of(exc: Exception) -> httpx.Request | None:
-    try:
-        return exc.request if isinstance(exc, httpx.RequestError) else None
-    except RuntimeError:  # httpx raises when the error was made without a request
-        return None
-
-
-class _BaseClient:
-    """Configuration and every decision that needs no I/O, shared by both clients."""
-
-    _options: ClientOptions
-
-    def _configure(
+    def __init__(
         self,
         *,
-        api_key: str | None,
-        base_url: str | None,
-        timeout: float | Timeout | httpx.Timeout | None,
-        max_retries: int,
-        default_headers: dict[str, str] | None,
-        allow_insecure_http: bool,
-        retry_possibly_billed: bool,
-        validate_responses: bool | str,
-        http_client: object,
-        http_type: type[httpx.Client] | type[httpx.AsyncClient],
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        default_headers: dict[str, str] | None = None,
+        http_client: HttpT | None = None,
+        allow_insecure_http: bool = False,
+        retry_possibly_billed: bool = False,
+        validate_responses: bool | Literal["strict"] = False,
     ) -> None:
-        self._options = resolve_options(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            allow_insecure_http=allow_insecure_http,
-            retry_possibly_billed=retry_possibly_billed,
-            validate_responses=validate_responses,
-        )
-        if self._options.validate_responses:
-            ensure_available()
+        """Create a client.
+
+        Args:
+            api_key: The API key; defaults to the ``QUBRID_API_KEY`` environment variable.
+            base_url: The API's base URL; defaults to ``QUBRID_BASE_URL``, else ``https://platform.qubrid.com/v1``.
+            timeout: Default limits per call: seconds for the whole call, or a :class:`Timeout`.
+            max_retries: Retries for failures that cannot have been billed (0 disables them).
+            default_headers: Headers sent with every API request.
+            http_client: Your own ``httpx.Client`` (``httpx.AsyncClient`` for :class:`AsyncQubrid`):
+                its transport, proxies, limits. You close it.
+            allow_insecure_http: Allow an ``http://`` base URL on a host other than loopback.
+            retry_possibly_billed: Also retry failures after which the generation may have run
+                (500, 504, lost connections, read timeouts). Off: they could cost twice.
+            validate_responses: Check every answer against the bundled spec: True emits a
+                ``ContractDriftWarning`` on a mismatch, ``"strict"`` raises ``ContractDriftError``.
+                Needs the ``contract`` extra.
+
+        Raises:
+            InvalidParameterError: no API key, or a base URL that is not http(s) or is insecure.
+        """
+        options = resolve_options(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                                  default_headers=default_headers, allow_insecure_http=allow_insecure_http,
+                                  retry_possibly_billed=retry_possibly_billed,
+                                  validate_responses=validate_responses)  # fmt: skip
+        http_type = self._http_type
         if http_client is not None and not isinstance(http_client, http_type):
             raise ParameterTypeError("http_client", f"expected an {http_type.__module__}.{http_type.__name__}")
-        self._owns_http = http_client is None
+        if http_client is not None:
+            lanes = Lanes([http_client])
+        else:
+            lanes = Lanes(new_pool(http_type, options.timeout) for _ in range(self._lane_count))
+        self._start(options, lanes, owns_http=http_client is None)
 
-    def _new_http(self, http_type: type[HttpT]) -> HttpT:
-        t = self._options.timeout
-        http = http_type(
-            timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=None),
-            limits=LIMITS,
-            follow_redirects=False,  # a redirect must never carry the key to another host
-            headers={"User-Agent": USER_AGENT},
-        )
-        watch(http)
-        return http
+    def with_options(self, **changes: Any) -> Self:
+        """A copy with some options changed, sharing this client's connection pool.
+
+        Args:
+            **changes: Any constructor option but ``http_client``.
+        """
+        copy = object.__new__(type(self))  # not __init__, which would open pools of its own
+        copy._start(self._options.changed(changes), self._lanes, owns_http=False)
+        return copy
+
+    def _start(self, options: ClientOptions, lanes: Lanes[HttpT], *, owns_http: bool) -> None:
+        self._options = options
+        self._lanes = lanes
+        self._owns_http = owns_http
+        self._key = ApiKey(options.api_key, options.base_url)  # sent only to the API's own origin
 
     @property
     def base_url(self) -> str:
@@ -118,7 +110,7 @@ class _BaseClient:
     @property
     def max_retries(self) -> int:
         """Retries after a first failed attempt, for failures that cannot have been billed."""
-        return self._options.retry.max_retries
+        return self._options.max_retries
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, max_retries={self.max_retries})"
@@ -126,263 +118,8 @@ class _BaseClient:
     def __reduce__(self) -> NoReturn:
         raise TypeError(f"{type(self).__name__} holds a connection pool and an API key; it cannot be pickled")
 
-    def _changed(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Constructor arguments for a copy with `changes`; unknown names are a TypeError, as in a call."""
-        options = self._options
-        current = {
-            "api_key": options.api_key,
-            "base_url": options.base_url,
-            "timeout": options.timeout,
-            "max_retries": options.retry.max_retries,
-            "default_headers": dict(options.default_headers),
-            "allow_insecure_http": options.allow_insecure_http,
-            "retry_possibly_billed": options.retry.retry_possibly_billed,
-            "validate_responses": options.validate_responses,
-        }
-        unknown = set(changes) - set(current)
-        if unknown:
-            raise TypeError(f"with_options() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
-        return {**current, **changes}
 
-    # One generation call.
-
-    def _prepare(
-        self, params: GenerateParams, timeout: object, extra_headers: object
-    ) -> tuple[PreparedRequest, Timeout]:
-        limits = coerce_timeout("timeout", timeout, self._options.timeout)
-        return prepare(params, extra_headers), limits
-
-    def _request_kwargs(self, prepared: PreparedRequest, deadline: Deadline, limits: Timeout) -> dict[str, Any]:
-        kwargs = dict(prepared.kwargs)
-        kwargs["url"] = self._options.base_url + kwargs["url"]
-        # Yours win over the SDK's, per call over client-wide; each name is sent once (see _headers).
-        # Accept-Encoding is the SDK's alone (a reserved name): only what _body can undo within its cap.
-        kwargs["headers"] = merge_headers(
-            {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": f"Bearer {self._options.api_key}"},
-            self._options.default_headers,
-            kwargs["headers"],
-        )
-        kwargs["timeout"] = limits.for_attempt(deadline.remaining())
-        return kwargs
-
-    def _after_response(
-        self, prepared: PreparedRequest, response: httpx.Response, body: bytes, retries: int, deadline: Deadline
-    ) -> GeneratedVideo | float:
-        """The video, or seconds to wait before retrying; raises the error to report otherwise."""
-        _redact(response.request)
-        keep_body(response, body)
-        self._log(
-            prepared, retries, deadline, status=response.status_code, request_id=response.headers.get("x-request-id")
-        )
-        if self._options.validate_responses:
-            self._check_contract(response, body)
-        error: APIError
-        if response.status_code == 200:
-            try:
-                return parse_success(response, body)
-            except ResponseValidationError as exc:
-                error = exc
-        else:
-            error = status_error(response, body)
-        wait = next_wait(
-            self._options.retry,
-            retries,
-            deadline.remaining(),
-            status=response.status_code,
-            headers=response.headers,
-            resendable=prepared.resendable,
-        )
-        if wait is None:
-            raise error
-        return wait
-
-    def _check_contract(self, response: httpx.Response, body: bytes) -> None:
-        """Warn (or raise, in strict mode) when the answer departs from the bundled spec."""
-        mismatches = contract_drift(response, body)
-        if not mismatches:
-            return
-        summary = f"HTTP {response.status_code} answer departs from the API contract: " + "; ".join(mismatches)
-        if self._options.validate_responses == "strict":
-            raise ContractDriftError(summary, mismatches=mismatches, request_id=response.headers.get("x-request-id"))
-        warnings.warn(ContractDriftWarning(summary), stacklevel=5)
-
-    def _after_transport_error(
-        self, prepared: PreparedRequest, exc: Exception, retries: int, deadline: Deadline, wire: Attempt
-    ) -> float:
-        """Seconds to wait before retrying after no answer came; raises the error to report otherwise."""
-        _redact(_request_of(exc))
-        self._log(prepared, retries, deadline, failure=type(exc).__name__)
-        wait = next_wait(self._options.retry, retries, deadline.remaining(), error=exc, resendable=prepared.resendable)
-        if wait is None:
-            raise self._connection_error(exc, deadline, wire) from exc
-        return wait
-
-    def _resend_at_once(self, prepared: PreparedRequest, exc: Exception, wire: Attempt, deadline: Deadline) -> bool:
-        """Whether to resend now, outside the retry budget: the request never reached the API.
-
-        It went out on a pooled connection the server had closed while idle (see closed_while_idle).
-        """
-        stale = closed_while_idle(exc, reused=wire.reused, received=wire.received, since_write=wire.since_write())
-        if not stale or not prepared.resendable or deadline.remaining() <= 0:
-            return False
-        _redact(_request_of(exc))
-        logger.debug("POST /videos/generations: %s on a connection the server had closed while idle; resending",
-                     type(exc).__name__)  # fmt: skip
-        return True
-
-    def _connection_error(self, exc: Exception, deadline: Deadline, wire: Attempt) -> APIConnectionError:
-        host = httpx.URL(self._options.base_url).host
-        uncertain = not isinstance(exc, SAFE_TRANSPORT_ERRORS) and not wire.unsent
-        if isinstance(exc, httpx.TimeoutException | TimeoutError) or deadline.remaining() <= 0:
-            what = "the call's deadline passed" if deadline.remaining() <= 0 else f"{type(exc).__name__}"
-            return APITimeoutError(f"timed out talking to {host}: {what}", may_have_generated=uncertain)
-        if uncertain:
-            return APIConnectionError(
-                f"the connection to {host} was lost after the request was sent ({type(exc).__name__})",
-                may_have_generated=True,
-            )
-        return APIConnectionError(f"could not connect to {host} ({type(exc).__name__})")
-
-    def _log(
-        self,
-        prepared: PreparedRequest,
-        retries: int,
-        deadline: Deadline,
-        *,
-        status: int | None = None,
-        request_id: str | None = None,
-        failure: str | None = None,
-    ) -> None:
-        if logger.isEnabledFor(logging.DEBUG):
-            elapsed = deadline.seconds - deadline.remaining()
-            logger.debug(
-                "POST /videos/generations attempt=%d status=%s request_id=%s idempotency_key=%s elapsed=%.2fs%s",
-                retries + 1, status, request_id, prepared.idempotency_key, elapsed,
-                f" failure={failure}" if failure else "",
-            )  # fmt: skip
-
-    # Downloads.
-
-    def _download_plan(self, video: Video | AsyncVideo, dest: object, options: dict[str, object]) -> Plan:
-        """Check a download's arguments. The key goes with it, and only to the API's own origin."""
-        key = ApiKey(self._options.api_key, self._options.base_url)
-        return plan(video.url, video.request_id, dest, default_timeout=self._options.timeout, key=key, **options)
-
-
-class Videos:
-    """``client.videos``: the video generation operation."""
-
-    def __init__(self, client: Qubrid) -> None:
-        self._client = client
-
-    def generate(
-        self,
-        *,
-        model: str,
-        prompt: str | None = None,
-        duration: int | None = None,
-        resolution: str | None = None,
-        fps: int | None = None,
-        aspect_ratio: str | None = None,
-        image: Any = None,
-        audio: Any = None,
-        draft: bool | None = None,
-        save_audio: bool | None = None,
-        prompt_upsampling: bool | None = None,
-        timeout: float | Timeout | httpx.Timeout | None = None,
-        extra_headers: dict[str, str] | None = None,
-    ) -> Video:
-        """Generate a video and wait for it (this can take minutes).
-
-        Arguments left as None are not sent: the API's defaults apply.
-
-        Args:
-            model: The video model, e.g. ``"p-video"``.
-            prompt: What the video shows.
-            duration: Length in seconds (a positive whole number).
-            resolution: Output resolution, e.g. ``"720p"``.
-            fps: Frames per second (a positive whole number).
-            aspect_ratio: e.g. ``"16:9"``.
-            image: Input image: an http(s) URL, a path, bytes, a binary file object, or a
-                ``(filename, content, mime_type)`` tuple. Anything local is uploaded, streamed.
-            audio: Input audio, in the same forms as `image`.
-            draft: Generate a faster, lower-quality preview.
-            save_audio: Keep the input audio in the video.
-            prompt_upsampling: Let the API expand the prompt.
-            timeout: This call's time limits: seconds for the whole call, or a :class:`Timeout`.
-            extra_headers: More headers for this call (an ``Idempotency-Key`` here replaces the SDK's).
-
-        Returns:
-            The video: its URL, creation time and request id, and ``download()``.
-
-        Raises:
-            InvalidParameterError: an argument is not allowed (nothing was sent).
-            APIStatusError: the API answered an error (a subclass per status).
-            APIConnectionError: no answer (``APITimeoutError`` for timeouts).
-            ResponseValidationError: a 200 without a usable video URL.
-        """
-        params = GenerateParams(model=model, prompt=prompt, duration=duration, resolution=resolution, fps=fps,
-                                aspect_ratio=aspect_ratio, image=image, audio=audio, draft=draft,
-                                save_audio=save_audio, prompt_upsampling=prompt_upsampling)  # fmt: skip
-        return self._client._generate(params, timeout, extra_headers)
-
-
-class AsyncVideos:
-    """``client.videos``: the video generation operation, awaitable."""
-
-    def __init__(self, client: AsyncQubrid) -> None:
-        self._client = client
-
-    async def generate(
-        self,
-        *,
-        model: str,
-        prompt: str | None = None,
-        duration: int | None = None,
-        resolution: str | None = None,
-        fps: int | None = None,
-        aspect_ratio: str | None = None,
-        image: Any = None,
-        audio: Any = None,
-        draft: bool | None = None,
-        save_audio: bool | None = None,
-        prompt_upsampling: bool | None = None,
-        timeout: float | Timeout | httpx.Timeout | None = None,
-        extra_headers: dict[str, str] | None = None,
-    ) -> AsyncVideo:
-        """Generate a video and wait for it (this can take minutes). See :meth:`Videos.generate`.
-
-        Args:
-            model: The video model, e.g. ``"p-video"``.
-            prompt: What the video shows.
-            duration: Length in seconds (a positive whole number).
-            resolution: Output resolution, e.g. ``"720p"``.
-            fps: Frames per second (a positive whole number).
-            aspect_ratio: e.g. ``"16:9"``.
-            image: Input image: URL, path, bytes, binary file object or (filename, content, mime_type).
-            audio: Input audio, in the same forms as `image`.
-            draft: Generate a faster, lower-quality preview.
-            save_audio: Keep the input audio in the video.
-            prompt_upsampling: Let the API expand the prompt.
-            timeout: This call's time limits: seconds for the whole call, or a :class:`Timeout`.
-            extra_headers: More headers for this call.
-
-        Returns:
-            The video: its URL, creation time and request id, and an awaitable ``download()``.
-
-        Raises:
-            InvalidParameterError: an argument is not allowed (nothing was sent).
-            APIStatusError: the API answered an error (a subclass per status).
-            APIConnectionError: no answer (``APITimeoutError`` for timeouts).
-            ResponseValidationError: a 200 without a usable video URL.
-        """
-        params = GenerateParams(model=model, prompt=prompt, duration=duration, resolution=resolution, fps=fps,
-                                aspect_ratio=aspect_ratio, image=image, audio=audio, draft=draft,
-                                save_audio=save_audio, prompt_upsampling=prompt_upsampling)  # fmt: skip
-        return await self._client._generate(params, timeout, extra_headers)
-
-
-class Qubrid(_BaseClient):
+class Qubrid(_BaseClient[httpx.Client]):
     """The Qubrid Video API client. Safe to share across threads.
 
     Example::
@@ -390,55 +127,20 @@ class Qubrid(_BaseClient):
         client = Qubrid()  # QUBRID_API_KEY and QUBRID_BASE_URL from the environment
         video = client.videos.generate(model="p-video", prompt="A butterfly", duration=5)
         video.download("butterfly.mp4")
+
+    Attributes:
+        videos: The video generation operation.
+        downloader: What this client's videos download with (``Video(..., downloader=...)``).
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | Timeout | httpx.Timeout | None = None,
-        max_retries: int = 2,
-        default_headers: dict[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        allow_insecure_http: bool = False,
-        retry_possibly_billed: bool = False,
-        validate_responses: bool | Literal["strict"] = False,
-    ) -> None:
-        """Create a client.
+    _http_type = httpx.Client
+    _lane_count = 1
 
-        Args:
-            api_key: The API key; defaults to the ``QUBRID_API_KEY`` environment variable.
-            base_url: The API's base URL; defaults to ``QUBRID_BASE_URL``, else ``https://platform.qubrid.com/v1``.
-            timeout: Default limits per call: seconds for the whole call, or a :class:`Timeout`.
-            max_retries: Retries for failures that cannot have been billed (0 disables them).
-            default_headers: Headers sent with every API request.
-            http_client: Your own ``httpx.Client`` (its transport, proxies, limits); you close it.
-            allow_insecure_http: Allow an ``http://`` base URL on a host other than loopback.
-            retry_possibly_billed: Also retry failures after which the generation may have run
-                (500, 504, lost connections, read timeouts). Off: they could cost twice.
-            validate_responses: Check every answer against the bundled spec: True emits a
-                ``ContractDriftWarning`` on a mismatch, ``"strict"`` raises ``ContractDriftError``.
-                Needs the ``contract`` extra.
-
-        Raises:
-            InvalidParameterError: no API key, or a base URL that is not http(s) or is insecure.
-        """
-        self._configure(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                        default_headers=default_headers, allow_insecure_http=allow_insecure_http,
-                        retry_possibly_billed=retry_possibly_billed, validate_responses=validate_responses,
-                        http_client=http_client,
-                        http_type=httpx.Client)  # fmt: skip
-        self._http = http_client if http_client is not None else self._new_http(httpx.Client)
-        self.videos = Videos(self)
-
-    def with_options(self, **changes: Any) -> Qubrid:
-        """A copy with some options changed, sharing this client's connection pool.
-
-        Args:
-            **changes: Any constructor option but ``http_client``.
-        """
-        return Qubrid(**self._changed(changes), http_client=self._http)
+    def _start(self, options: ClientOptions, lanes: Lanes[httpx.Client], *, owns_http: bool) -> None:
+        super()._start(options, lanes, owns_http=owns_http)
+        (self._http,) = lanes
+        self.downloader = Downloader(self._http, key=self._key, timeout=options.timeout)
+        self.videos = Videos(self._send, options, self.downloader)
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in, or this is a ``with_options`` copy)."""
@@ -453,110 +155,53 @@ class Qubrid(_BaseClient):
     ) -> None:
         self.close()
 
-    def _generate(self, params: GenerateParams, timeout: object, extra_headers: object) -> Video:
-        prepared, limits = self._prepare(params, timeout, extra_headers)
-        deadline = Deadline(limits.total)
-        retries, resent = 0, False
+    def _send(self, call: Call[T]) -> T:
+        """Send `call`'s attempts until it gives its result (or raises)."""
+        with call:
+            while isinstance(outcome := self._attempt(call), Wait):
+                time.sleep(outcome.seconds)
+            return outcome
+
+    def _attempt(self, call: Call[T]) -> T | Wait:
+        """Send the next request, read the answer, and ask `call` what came of it."""
+        request = self._http.build_request(**call.next_request())
         try:
-            while True:
-                request = self._http.build_request(**self._request_kwargs(prepared, deadline, limits))
+            # Within an Attempt, the SDK's own pools end every socket operation by the deadline.
+            with Attempt(call.deadline, self._http, request) as wire:
+                response = self._http.send(request, stream=True)
                 try:
-                    with Attempt(deadline, self._http, request) as wire:  # every socket operation ends by the deadline
-                        response = self._http.send(request, stream=True)
-                        try:
-                            body = read_body(response, deadline)
-                        finally:
-                            response.close()
-                except (httpx.TransportError, TimeoutError) as exc:
-                    if not resent and self._resend_at_once(prepared, exc, wire, deadline):
-                        resent = True
-                        continue
-                    wait = self._after_transport_error(prepared, exc, retries, deadline, wire)
-                else:
-                    outcome = self._after_response(prepared, response, body, retries, deadline)
-                    if isinstance(outcome, GeneratedVideo):
-                        return Video(outcome.url, outcome.created, outcome.request_id, response, self)
-                    wait = outcome
-                time.sleep(wait)
-                retries += 1
-        finally:
-            prepared.close()
-
-    def _download(self, video: Video, dest: object, **options: object) -> Path:
-        return download(self._http, self._download_plan(video, dest, options))
-
-    @staticmethod
-    def _download_detached(video: Video, dest: object, **options: object) -> Path:
-        """Download a video that lost its client (unpickled): a plain connection, never any key."""
-        job = plan(video.url, video.request_id, dest, default_timeout=Timeout(), key=None, **options)
-        with httpx.Client(headers={"User-Agent": USER_AGENT}) as http:
-            return download(http, job)
+                    body = read_body(response, call.deadline)
+                finally:
+                    response.close()
+        except (httpx.TransportError, TimeoutError) as exc:
+            return call.unanswered(exc, wire)
+        return call.answered(response, body)
 
 
-class AsyncQubrid(_BaseClient):
+class AsyncQubrid(_BaseClient[httpx.AsyncClient]):
     """The Qubrid Video API client for asyncio; thousands of concurrent calls share one pool.
+
+    Its own connections are spread over several pools (``POOL_LANES``), which its generations and
+    downloads take in turn; a caller's ``http_client`` is used as given.
 
     Example::
 
         async with AsyncQubrid() as client:
             video = await client.videos.generate(model="p-video", prompt="A butterfly")
             await video.download("butterfly.mp4")
+
+    Attributes:
+        videos: The video generation operation, awaitable.
+        downloader: What this client's videos download with.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | Timeout | httpx.Timeout | None = None,
-        max_retries: int = 2,
-        default_headers: dict[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        allow_insecure_http: bool = False,
-        retry_possibly_billed: bool = False,
-        validate_responses: bool | Literal["strict"] = False,
-    ) -> None:
-        """Create a client.
+    _http_type = httpx.AsyncClient
+    _lane_count = POOL_LANES
 
-        Args:
-            api_key: The API key; defaults to the ``QUBRID_API_KEY`` environment variable.
-            base_url: The API's base URL; defaults to ``QUBRID_BASE_URL``, else ``https://platform.qubrid.com/v1``.
-            timeout: Default limits per call: seconds for the whole call, or a :class:`Timeout`.
-            max_retries: Retries for failures that cannot have been billed (0 disables them).
-            default_headers: Headers sent with every API request.
-            http_client: Your own ``httpx.AsyncClient``; you close it.
-            allow_insecure_http: Allow an ``http://`` base URL on a host other than loopback.
-            retry_possibly_billed: Also retry failures after which the generation may have run.
-            validate_responses: Check answers against the bundled spec (True: warn, "strict": raise).
-
-        Raises:
-            InvalidParameterError: no API key, or a base URL that is not http(s) or is insecure.
-        """
-        self._configure(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
-                        default_headers=default_headers, allow_insecure_http=allow_insecure_http,
-                        retry_possibly_billed=retry_possibly_billed, validate_responses=validate_responses,
-                        http_client=http_client,
-                        http_type=httpx.AsyncClient)  # fmt: skip
-        # httpcore's pool rescans all of its connections on every event, so its cost grows with the
-        # square of the connections in flight (profiled in bench/RESULTS.md). The client's own
-        # connections are spread over POOL_LANES smaller pools; a caller's client is used as given.
-        if http_client is not None:
-            self._lanes = [http_client]
-        else:
-            self._lanes = [self._new_http(httpx.AsyncClient) for _ in range(POOL_LANES)]
-        self._http = self._lanes[0]
-        self._turn = itertools.count()
-        self.videos = AsyncVideos(self)
-
-    def with_options(self, **changes: Any) -> AsyncQubrid:
-        """A copy with some options changed, sharing this client's connection pool.
-
-        Args:
-            **changes: Any constructor option but ``http_client``.
-        """
-        copy = AsyncQubrid(**self._changed(changes), http_client=self._http)
-        copy._lanes = self._lanes  # share every pool, not just the first
-        return copy
+    def _start(self, options: ClientOptions, lanes: Lanes[httpx.AsyncClient], *, owns_http: bool) -> None:
+        super()._start(options, lanes, owns_http=owns_http)
+        self.downloader = AsyncDownloader(lanes, key=self._key, timeout=options.timeout)
+        self.videos = AsyncVideos(self._send, options, self.downloader)
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in, or this is a ``with_options`` copy)."""
@@ -572,46 +217,34 @@ class AsyncQubrid(_BaseClient):
     ) -> None:
         await self.aclose()
 
-    async def _generate(self, params: GenerateParams, timeout: object, extra_headers: object) -> AsyncVideo:
-        prepared, limits = self._prepare(params, timeout, extra_headers)
+    async def _send(self, call: Call[T]) -> T:
+        """Send `call`'s attempts until it gives its result (or raises)."""
         # Imported here: asyncio alone would double `import qubrid_video` for sync users.
         import asyncio  # noqa: PLC0415
 
-        deadline = Deadline(limits.total)
-        retries, resent = 0, False
+        with call:
+            while isinstance(outcome := await self._attempt(call), Wait):
+                await asyncio.sleep(outcome.seconds)
+            return outcome
+
+    async def _attempt(self, call: Call[T]) -> T | Wait:
+        """Send the next request on the next pool, read the answer, and ask `call` what came of it.
+
+        The whole attempt is cancelled at the deadline: the async pools cannot shorten each socket
+        operation as the sync ones do (see _wire).
+        """
+        import asyncio  # noqa: PLC0415 - see _send
+
+        http = self._lanes.next()
+        request = http.build_request(**call.next_request())
         try:
-            while True:
-                http = self._lanes[next(self._turn) % len(self._lanes)]
-                request = http.build_request(**self._request_kwargs(prepared, deadline, limits))
-                try:
-                    with Attempt(None, http, request) as wire:
-                        async with asyncio.timeout(max(deadline.remaining(), 0)):
-                            response = await http.send(request, stream=True)
-                            try:
-                                body = await aread_body(response)
-                            finally:
-                                await response.aclose()
-                except (httpx.TransportError, TimeoutError) as exc:
-                    if not resent and self._resend_at_once(prepared, exc, wire, deadline):
-                        resent = True
-                        continue
-                    wait = self._after_transport_error(prepared, exc, retries, deadline, wire)
-                else:
-                    outcome = self._after_response(prepared, response, body, retries, deadline)
-                    if isinstance(outcome, GeneratedVideo):
-                        return AsyncVideo(outcome.url, outcome.created, outcome.request_id, response, self)
-                    wait = outcome
-                await asyncio.sleep(wait)
-                retries += 1
-        finally:
-            prepared.close()
-
-    async def _download(self, video: AsyncVideo, dest: object, **options: object) -> Path:
-        return await adownload(self._http, self._download_plan(video, dest, options))
-
-    @staticmethod
-    async def _download_detached(video: AsyncVideo, dest: object, **options: object) -> Path:
-        """Download a video that lost its client (unpickled): a plain connection, never any key."""
-        job = plan(video.url, video.request_id, dest, default_timeout=Timeout(), key=None, **options)
-        async with httpx.AsyncClient(headers={"User-Agent": USER_AGENT}) as http:
-            return await adownload(http, job)
+            with Attempt(None, http, request) as wire:
+                async with asyncio.timeout(max(call.deadline.remaining(), 0)):
+                    response = await http.send(request, stream=True)
+                    try:
+                        body = await aread_body(response)
+                    finally:
+                        await response.aclose()
+        except (httpx.TransportError, TimeoutError) as exc:
+            return call.unanswered(exc, wire)
+        return call.answered(response, body)

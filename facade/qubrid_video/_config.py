@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import time
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 import httpx
 
+from . import _validate
 from ._errors import InvalidParameterError, ParameterTypeError
-from ._headers import check_headers
 from ._retry import RetryPolicy
+from .contract import ensure_available
 
 DEFAULT_BASE_URL = "https://platform.qubrid.com/v1"
 API_KEY_ENV = "QUBRID_API_KEY"
 BASE_URL_ENV = "QUBRID_BASE_URL"
 
+# What a sent request's Authorization becomes, so that responses and errors never carry the key.
+REDACTED = "Bearer [redacted]"
 
-def _seconds(name: str, value: object) -> None:
-    """Refuse what is not a usable number of seconds: zero, negative, NaN and infinity included."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ParameterTypeError(name, f"expected seconds as a number, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise InvalidParameterError(name, f"must be a positive, finite number of seconds, got {value}")
+
+def _seconds(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    _validate.seconds(f"timeout.{attribute.name}", value)
 
 
 @attrs.frozen
@@ -40,10 +40,10 @@ class Timeout:
         total: Seconds for the whole call: every attempt and every wait between them.
     """
 
-    connect: float = attrs.field(default=10.0, validator=lambda i, a, v: _seconds(f"timeout.{a.name}", v))
-    read: float = attrs.field(default=600.0, validator=lambda i, a, v: _seconds(f"timeout.{a.name}", v))
-    write: float = attrs.field(default=120.0, validator=lambda i, a, v: _seconds(f"timeout.{a.name}", v))
-    total: float = attrs.field(default=900.0, validator=lambda i, a, v: _seconds(f"timeout.{a.name}", v))
+    connect: float = attrs.field(default=10.0, validator=_seconds)
+    read: float = attrs.field(default=600.0, validator=_seconds)
+    write: float = attrs.field(default=120.0, validator=_seconds)
+    total: float = attrs.field(default=900.0, validator=_seconds)
 
     def for_attempt(self, remaining: float) -> httpx.Timeout:
         """The httpx timeouts for one attempt, none beyond the call's remaining time.
@@ -68,8 +68,7 @@ def coerce_timeout(name: str, value: object, default: Timeout) -> Timeout:
         return attrs.evolve(default, **{k: v for k, v in parts.items() if v is not None})
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParameterTypeError(name, f"expected seconds or a qubrid_video.Timeout, got {type(value).__name__}")
-    _seconds(name, value)
-    seconds = float(value)
+    seconds = _validate.seconds(name, value)
     return Timeout(connect=min(default.connect, seconds), read=min(default.read, seconds),
                    write=min(default.write, seconds), total=seconds)  # fmt: skip
 
@@ -105,15 +104,33 @@ def origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
 
 @attrs.frozen
 class ClientOptions:
-    """Everything a client was configured with; the key never shows in its repr."""
+    """A client's options, checked; named as the constructor's arguments. The key never shows in its repr."""
 
     api_key: str = attrs.field(repr=False)
     base_url: str
     timeout: Timeout
-    retry: RetryPolicy
+    max_retries: int
     default_headers: Mapping[str, str]
     allow_insecure_http: bool
-    validate_responses: bool | str = False
+    retry_possibly_billed: bool
+    validate_responses: bool | str
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """When and how patiently a call is retried."""
+        return RetryPolicy(max_retries=self.max_retries, retry_possibly_billed=self.retry_possibly_billed)
+
+    def changed(self, changes: Mapping[str, Any]) -> ClientOptions:
+        """These options with `changes`, checked as the constructor checks them.
+
+        Raises:
+            TypeError: a name that is no option (as a call with an unknown keyword would).
+        """
+        current = attrs.asdict(self, recurse=False)
+        unknown = set(changes) - set(current)
+        if unknown:
+            raise TypeError(f"with_options() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        return resolve_options(**{**current, **changes})
 
 
 def _check_base_url(value: object, allow_insecure_http: bool) -> str:
@@ -145,7 +162,8 @@ def resolve_options(
     """Check the constructor's arguments, filling the key and base URL from the environment.
 
     Raises:
-        InvalidParameterError: a missing key, a non-http(s) or insecure base URL, a negative retry count.
+        InvalidParameterError: a missing key, a non-http(s) or insecure base URL, a negative retry
+            count, or response validation asked for without the ``contract`` extra.
         ParameterTypeError: an argument of the wrong type.
     """
     key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
@@ -157,24 +175,24 @@ def resolve_options(
         raise ParameterTypeError("api_key", f"expected a string, got {type(key).__name__}")
     if any(c.isspace() for c in key) or not key.isprintable():
         raise InvalidParameterError("api_key", "contains whitespace or unprintable characters")
-    for name, flag in (("allow_insecure_http", allow_insecure_http), ("retry_possibly_billed", retry_possibly_billed)):
-        if not isinstance(flag, bool):
-            raise ParameterTypeError(name, f"expected True or False, got {type(flag).__name__}")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
-        raise ParameterTypeError("max_retries", f"expected a whole number, got {type(max_retries).__name__}")
-    if max_retries < 0:
-        raise InvalidParameterError("max_retries", f"must be 0 or more, got {max_retries}")
+    insecure = _validate.flag("allow_insecure_http", allow_insecure_http)
+    billed = _validate.flag("retry_possibly_billed", retry_possibly_billed)
+    retries = _validate.whole("max_retries", max_retries, minimum=0)
     if validate_responses not in (False, True, "strict"):
         raise InvalidParameterError(
             "validate_responses", f"expected False, True or 'strict', got {validate_responses!r}"
         )
     url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-    return ClientOptions(
+    options = ClientOptions(
         api_key=key,
-        base_url=_check_base_url(url, bool(allow_insecure_http)),
+        base_url=_check_base_url(url, bool(insecure)),
         timeout=coerce_timeout("timeout", timeout, Timeout()),
-        retry=RetryPolicy(max_retries=max_retries, retry_possibly_billed=bool(retry_possibly_billed)),
-        default_headers=check_headers("default_headers", default_headers, per_call=False),
-        allow_insecure_http=bool(allow_insecure_http),
+        max_retries=retries,
+        default_headers=_validate.headers("default_headers", default_headers, per_call=False),
+        allow_insecure_http=bool(insecure),
+        retry_possibly_billed=bool(billed),
         validate_responses=validate_responses,
     )
+    if options.validate_responses:
+        ensure_available()
+    return options

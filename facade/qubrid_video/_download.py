@@ -1,14 +1,15 @@
 """Download a video: stream it to a temporary file, resume after drops, move it into place when whole.
 
-The decisions are :mod:`._transfer`'s and the file is :mod:`._staging`'s; this module moves the
-bytes. It follows redirects itself, one hop at a time, so that a redirect's body is never read,
-and so that it decides at each hop whether the key may go (only while on the API's own origin).
-One deadline bounds the whole download, resumes and redirects included.
+A :class:`Downloader` (an :class:`AsyncDownloader` for asyncio) is what a ``Video`` downloads
+with: its client's connection pool, the key for the API's own origin only, and the client's
+timeout as the default deadline. Made without arguments (an unpickled video's), it opens a
+connection of its own for each download and never sends a key.
 
-Failures never carry the key. An httpx error holds its request (whose headers held the key) and a
-traceback whose frames' locals error trackers record; so a DownloadError is chained to a copy of it
-made of its type and message only, and raised outside the ``except`` block, so that the original
-is not kept as its context either.
+The decisions are :mod:`._transfer`'s and the file is :mod:`._staging`'s; this module moves the
+bytes, with one :class:`_Run` shared by the sync and async loops. Redirects are followed one hop
+at a time, so that a redirect's body is never read and the key's reach is decided at each hop.
+One deadline bounds the whole download, resumes and redirects included. Failures never carry
+the key (see :class:`._transfer.Tries`).
 """
 
 from __future__ import annotations
@@ -24,100 +25,166 @@ import httpx
 
 from ._config import Deadline, Timeout
 from ._errors import DownloadError, DownloadTimeoutError
+from ._http import USER_AGENT, Lanes
 from ._staging import Partial, destination, staged
-from ._transfer import MAX_RESUMES, ApiKey, Plan, Start, Transfer, check_options, video_url
+from ._transfer import ApiKey, Plan, Start, Transfer, Tries, check_options, video_url
 
 _CHANGED = "the video changed on the server during the download"
 
 
-def plan(
-    url: str,
-    request_id: str | None,
-    dest: object,
-    *,
-    overwrite: object,
-    progress: object,
-    timeout: object,
-    max_bytes: object,
-    default_timeout: Timeout,
-    key: ApiKey | None,
-) -> Plan:
-    """Check a download's arguments, before anything is fetched or written.
+class _Downloading:
+    """What both downloaders share: the key and its reach, the default deadline, the arguments' checks."""
 
-    Raises:
-        InvalidParameterError: an argument is wrong (``ParameterTypeError`` for its type).
-        DownloadError: the URL is not a valid http(s) URL, or the file system refused `dest`.
+    _pool: object  # None: detached
+
+    def __init__(self, key: ApiKey | None, timeout: Timeout | None) -> None:
+        self._key = key
+        self._timeout = timeout or Timeout()
+
+    @property
+    def detached(self) -> bool:
+        """True when made without a client: a connection of its own for each download, and no key."""
+        return self._pool is None
+
+    def _plan(self, url: str, request_id: str | None, dest: object, options: dict[str, object]) -> Plan:
+        """Check a download's arguments, before anything is fetched or written.
+
+        Raises:
+            InvalidParameterError: an argument is wrong (``ParameterTypeError`` for its type).
+            DownloadError: the URL is not a valid http(s) URL, or the file system refused `dest`.
+        """
+        checked = check_options(default=self._timeout, **options)
+        target = destination(dest, url, request_id)
+        return Plan(url, video_url(url), target, *checked, key=self._key)
+
+
+class Downloader(_Downloading):
+    """What a video downloads with: a client's connection pool, its key, its timeout.
+
+    The key goes only to the API's own origin. ``Downloader()``, made without a client, opens a
+    connection of its own for each download and sends no key.
     """
-    options = check_options(overwrite, progress, timeout, max_bytes, default_timeout)
-    target = destination(dest, url, request_id)
-    return Plan(url, video_url(url), target, *options, key=key)
+
+    _pool: httpx.Client | None
+
+    def __init__(self, http: httpx.Client | None = None, *, key: ApiKey | None = None, timeout: Timeout | None = None):
+        super().__init__(key, timeout)
+        self._pool = http
+
+    def download(self, url: str, request_id: str | None, dest: object, **options: object) -> Path:
+        """Check the arguments, then save the video at `url` in `dest` (see :meth:`Video.download`)."""
+        job = self._plan(url, request_id, dest, options)
+        if self._pool is not None:
+            return _save(self._pool, job)
+        with httpx.Client(headers={"User-Agent": USER_AGENT}) as http:
+            return _save(http, job)
 
 
-def _told(exc: httpx.HTTPError) -> httpx.HTTPError:
-    """`exc`'s type and message alone: no request, no traceback, no chain."""
-    return type(exc)(str(exc))
+class AsyncDownloader(_Downloading):
+    """The asyncio :class:`Downloader`: its downloads take the client's connection pools in turn."""
 
+    _pool: Lanes[httpx.AsyncClient] | None
 
-def _permanent(exc: httpx.HTTPError) -> str | None:
-    """Why retrying cannot help after `exc`, or None when it may (a dropped connection, a timeout)."""
-    # httpx builds a redirect's request as soon as the answer arrives, even when not following it,
-    # and reports a Location it cannot parse as a RemoteProtocolError raised while handling InvalidURL.
-    if isinstance(exc, httpx.RemoteProtocolError) and isinstance(exc.__context__, httpx.InvalidURL):
-        return "an invalid redirect: its Location is not a valid URL"
-    if isinstance(exc, httpx.UnsupportedProtocol) or not isinstance(exc, httpx.TransportError):
-        return f"the download failed ({type(exc).__name__})"
-    return None
+    def __init__(
+        self,
+        lanes: Lanes[httpx.AsyncClient] | None = None,
+        *,
+        key: ApiKey | None = None,
+        timeout: Timeout | None = None,
+    ) -> None:
+        super().__init__(key, timeout)
+        self._pool = lanes
+
+    async def download(self, url: str, request_id: str | None, dest: object, **options: object) -> Path:
+        """:meth:`Downloader.download`, awaited."""
+        job = self._plan(url, request_id, dest, options)
+        if self._pool is not None:
+            return await _asave(self._pool.next(), job)
+        async with httpx.AsyncClient(headers={"User-Agent": USER_AGENT}) as http:
+            return await _asave(http, job)
 
 
 class _Run:
-    """One download under way: its plan, what has arrived, the file being written, the deadline."""
+    """One download under way: its plan, its attempts, what has arrived, the file being written.
+
+    The sync and async loops share it: they only send its requests and hand it what comes back.
+    """
 
     def __init__(self, plan: Plan, partial: Partial, deadline: Deadline) -> None:
         self.plan = plan
-        self.url = plan.url
-        self.transfer = Transfer(self.url, plan.max_bytes)
         self.partial = partial
         self.deadline = deadline
+        self.transfer = Transfer(plan.url, plan.max_bytes)
+        self.tries = Tries(plan.url, deadline)
+        self.expired = False  # the async loop's deadline cancelled what it awaited
+        self._url: httpx.URL | None = None  # the attempt's next hop; None once it is over
+        self._keyed = False  # whether the key goes with it
+        self._hops = 0
 
-    def request(self, keyed: bool) -> dict[str, Any]:
-        """Options for the next request; httpx's auth flow adds the key when `keyed`."""
+    def another(self) -> bool:
+        """Whether to make another attempt, which starts at the video's URL (see :meth:`Tries.another`)."""
+        if not self.tries.another():
+            return False
+        (self._url, self._keyed), self._hops = self.plan.first_hop(), 0
+        return True
+
+    def hop(self) -> tuple[httpx.URL, dict[str, Any]] | None:
+        """The URL and request options of this attempt's next request, or None once it is over."""
+        if self._url is None:
+            return None
         options: dict[str, Any] = {
             "headers": self.transfer.headers(),
             "timeout": self.plan.timeout.for_attempt(self.deadline.remaining()),
             "follow_redirects": False,
         }
-        if keyed:
-            options["auth"] = self.plan.key
-        return options
+        if self._keyed:
+            options["auth"] = self.plan.key  # httpx's auth flow adds the key, and redacts it after
+        return self._url, options
 
-    def begin(self, answer: httpx.Response) -> DownloadError | None:
-        """Prepare the file for `answer`'s body; the failure to retry when the file changed on the server."""
+    def opened(self, answer: httpx.Response) -> bool:
+        """Whether `answer`'s body is the video's to read; after a redirect, the next hop follows it.
+
+        Raises:
+            DownloadError: an answer that cannot be the video (see :meth:`Transfer.begin`).
+        """
+        target = self.transfer.redirect(answer, self._hops)
+        if target is not None:
+            self._url, self._keyed = self.plan.next_hop(target, self._keyed)
+            self._hops += 1
+            return False
+        self._url = None
         start = self.transfer.begin(answer)
         if start is Start.AGAIN:
-            return DownloadError(_CHANGED, url=self.url)
+            self.tries.failure = DownloadError(_CHANGED, url=self.plan.url)
+            return False
         if start is Start.FRESH:
             self.partial.restart()
-        return None
+        return True
 
     def take(self, chunk: bytes) -> None:
-        """Write a chunk of the body, within max_bytes, and report progress."""
+        """Write a chunk of the body, within max_bytes and the deadline, and report progress."""
         self.transfer.admit(len(chunk))
         self.partial.write(chunk)
         self.transfer.written += len(chunk)
         if self.plan.progress is not None:
             self.plan.progress(self.transfer.written, self.transfer.total)
-
-    def failed(self, failure: Exception | None, *, expired: bool = False) -> DownloadError:
-        """The error for a download out of time (past the deadline, or `expired`) or out of attempts."""
-        if expired or self.deadline.remaining() <= 0:
-            return DownloadTimeoutError(f"the download did not finish within {self.deadline.seconds:g} s", url=self.url)
-        reason = str(failure) if isinstance(failure, DownloadError) else type(failure).__name__
-        return DownloadError(f"the download kept failing ({reason})", url=self.url)
+        if self.deadline.remaining() <= 0:
+            raise self._failed(None)
 
     def finish(self) -> None:
-        """Check that the whole file arrived, and move it into place."""
+        """Move the whole file into place, or raise what ended the attempts (out of time, or of tries)."""
+        failure = self.tries.failure
+        if self.expired or failure is not None:
+            raise self._failed(failure) from failure
         self.transfer.check_complete()
         self.partial.commit()
+
+    def _failed(self, failure: Exception | None) -> DownloadError:
+        if self.expired or self.deadline.remaining() <= 0:
+            return DownloadTimeoutError(f"the download did not finish within {self.deadline.seconds:g} s",
+                                        url=self.plan.url)  # fmt: skip
+        reason = str(failure) if isinstance(failure, DownloadError) else type(failure).__name__
+        return DownloadError(f"the download kept failing ({reason})", url=self.plan.url)
 
 
 class _Cutoff:
@@ -173,103 +240,52 @@ def _shut(stream: Any) -> None:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def _follow(http: httpx.Client, run: _Run, cutoff: _Cutoff) -> DownloadError | None:
-    url, keyed = run.plan.first_hop()
-    hops = 0
-    while True:  # Transfer.redirect ends it after MAX_REDIRECTS hops
-        options = run.request(keyed)
-        with http.stream("GET", url, **options) as answer, cutoff.watching(answer):
-            target = run.transfer.redirect(answer, hops)
-            if target is None:
-                again = run.begin(answer)
-                if again is not None:
-                    return again
+def _fetch(http: httpx.Client, run: _Run, cutoff: _Cutoff) -> None:
+    """One attempt: a request and its redirects, then the body, written as it arrives."""
+    while (hop := run.hop()) is not None:
+        with http.stream("GET", hop[0], **hop[1]) as answer, cutoff.watching(answer):
+            if run.opened(answer):
                 for chunk in answer.iter_raw():
                     run.take(chunk)
-                    if run.deadline.remaining() <= 0:
-                        raise run.failed(None)
-                return None
-        url, keyed = run.plan.next_hop(target, keyed)
-        hops += 1
 
 
-def _attempt(http: httpx.Client, run: _Run, cutoff: _Cutoff) -> Exception | None:
-    """One request and its redirects: None once the body arrived whole, else the failure, to retry."""
-    try:
-        return _follow(http, run, cutoff)
-    except httpx.HTTPError as exc:
-        failure, permanent = _told(exc), _permanent(exc)
-    if permanent is not None:
-        raise DownloadError(permanent, url=run.url) from failure
-    return failure
-
-
-def download(http: httpx.Client, plan: Plan) -> Path:
-    """Fetch ``plan.url`` into ``plan.target`` with `http`, resuming up to MAX_RESUMES times after a drop."""
+def _save(http: httpx.Client, plan: Plan) -> Path:
     deadline = Deadline(plan.timeout.total)
     with staged(plan.target, plan.url, plan.overwrite) as partial, _Cutoff(deadline.remaining()) as cutoff:
         run = _Run(plan, partial, deadline)
-        failure: Exception | None = None
-        for _ in range(MAX_RESUMES + 1):
-            failure = _attempt(http, run, cutoff)
-            if failure is None or deadline.remaining() <= 0:
-                break
-        if failure is not None:
-            raise run.failed(failure) from failure
+        while run.another():
+            with run.tries:
+                _fetch(http, run, cutoff)
         run.finish()
     return plan.target
 
 
-async def _afollow(http: httpx.AsyncClient, run: _Run) -> DownloadError | None:
-    url, keyed = run.plan.first_hop()
-    hops = 0
-    while True:  # Transfer.redirect ends it after MAX_REDIRECTS hops
-        async with http.stream("GET", url, **run.request(keyed)) as answer:
-            target = run.transfer.redirect(answer, hops)
-            if target is None:
-                again = run.begin(answer)
-                if again is not None:
-                    return again
+async def _afetch(http: httpx.AsyncClient, run: _Run) -> None:
+    """One attempt of an async download (see :func:`_fetch`)."""
+    while (hop := run.hop()) is not None:
+        async with http.stream("GET", hop[0], **hop[1]) as answer:
+            if run.opened(answer):
                 async for chunk in answer.aiter_raw():
                     run.take(chunk)
-                return None
-        url, keyed = run.plan.next_hop(target, keyed)
-        hops += 1
 
 
-async def _aattempt(http: httpx.AsyncClient, run: _Run) -> Exception | None:
-    """The async twin of :func:`_attempt`."""
-    try:
-        return await _afollow(http, run)
-    except httpx.HTTPError as exc:
-        failure, permanent = _told(exc), _permanent(exc)
-    if permanent is not None:
-        raise DownloadError(permanent, url=run.url) from failure
-    return failure
-
-
-async def adownload(http: httpx.AsyncClient, plan: Plan) -> Path:
-    """The async twin of :func:`download`; the deadline cancels whatever is awaited when it passes."""
+async def _asave(http: httpx.AsyncClient, plan: Plan) -> Path:
     # Imported here: asyncio alone would double `import qubrid_video` for sync users.
     import asyncio  # noqa: PLC0415
 
     deadline = Deadline(plan.timeout.total)
     with staged(plan.target, plan.url, plan.overwrite) as partial:
         run = _Run(plan, partial, deadline)
-        failure: Exception | None = None
-        expired = False
+        # Cancelling what is awaited bounds an async read; the sync loop has _Cutoff for that.
         timer = asyncio.timeout(deadline.remaining())
         try:
             async with timer:
-                for _ in range(MAX_RESUMES + 1):
-                    failure = await _aattempt(http, run)
-                    if failure is None:
-                        break
+                while run.another():
+                    with run.tries:
+                        await _afetch(http, run)
         except TimeoutError:
             if not timer.expired():
                 raise
-            expired = True  # raised below, outside this block: the cancelled read is not its context
-        if expired or failure is not None:
-            raise run.failed(failure, expired=expired) from failure
+            run.expired = True  # reported by finish(), outside this block: the cancelled read is not its context
         run.finish()
     return plan.target

@@ -18,27 +18,13 @@ from urllib.parse import urlsplit
 import attrs
 
 from ._errors import InvalidParameterError, ParameterTypeError
+from ._validate import unicode
 
 MediaInput = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | tuple[str, Any, str]
 ALLOWED = "an http(s) URL, a file path, bytes, a binary file object, or a (filename, content, mime_type) tuple"
 _SNIFF_BYTES = 64
 # type/subtype with optional parameters, nothing that could end the part's header line.
 _MIME = re.compile(r"[\w!#$&^.+-]+/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=(\"[^\"\\\x00-\x1f\x7f]*\"|[\w!#$&^.+-]+))*")
-
-
-def check_text(name: str, value: str) -> str:
-    r"""`value`, once it is certain it can be sent: valid Unicode (a lone surrogate cannot be encoded).
-
-    Raises:
-        InvalidParameterError: the text holds a lone surrogate such as ``"\\ud800"``.
-    """
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidParameterError(
-            name, f"is not valid Unicode text (a lone surrogate {value[exc.start]!r} at index {exc.start})"
-        ) from None
-    return value
 
 
 @attrs.frozen
@@ -117,7 +103,7 @@ def _default_name(param: str, mime: str) -> str:
 
 
 def _check_url(param: str, value: str) -> Url:
-    check_text(param, value)
+    unicode(param, value)
     if any(c.isspace() or not c.isprintable() for c in value):
         raise InvalidParameterError(param, "a URL may not contain spaces, line breaks or control characters")
     parts = urlsplit(value)
@@ -248,7 +234,7 @@ def _from_tuple(param: str, value: tuple[Any, ...]) -> Upload:
     filename, content, mime = value
     if not _MIME.fullmatch(mime):
         raise InvalidParameterError(param, f"{mime[:60]!r} is not a MIME type such as 'image/png'")
-    filename = check_text(param, filename)
+    filename = unicode(param, filename)
     if isinstance(content, bytes | bytearray | memoryview):
         if not content:
             raise InvalidParameterError(param, "the tuple's content is empty (0 bytes)")

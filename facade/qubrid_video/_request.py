@@ -1,15 +1,16 @@
-"""Turn ``videos.generate(...)`` arguments into the generated client's request, checking each first."""
+"""A generation's arguments, checked, turned into the request body and headers every attempt sends."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from ._errors import InvalidParameterError, ParameterTypeError
-from ._headers import IDEMPOTENCY_HEADER, check_headers, merge_headers
-from ._media import Media, Upload, Url, check_text, media_input
+from . import _generated, _validate
+from ._media import Media, Upload, Url, media_input
+from ._validate import IDEMPOTENCY_HEADER
 
 
 @attrs.frozen
@@ -31,9 +32,17 @@ class GenerateParams:
 
 @attrs.frozen
 class PreparedRequest:
-    """What to send, ready for any attempt: httpx keyword arguments plus the uploads they stream."""
+    """What every attempt of one call sends: the body as httpx arguments, the headers, the uploads they stream.
 
-    kwargs: dict[str, Any]
+    Attributes:
+        body: ``{"json": ...}`` or ``{"files": ...}``, for ``httpx.Client.build_request``.
+        headers: The call's own headers: its ``Idempotency-Key`` and the caller's ``extra_headers``.
+        uploads: The local inputs the body streams.
+        idempotency_key: The same on every attempt, so a server that honours it runs the work once.
+    """
+
+    body: dict[str, Any]
+    headers: dict[str, str]
     uploads: tuple[Upload, ...]
     idempotency_key: str
 
@@ -48,30 +57,17 @@ class PreparedRequest:
             upload.close()
 
 
-def _text(name: str, value: object, *, required: bool = False) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise ParameterTypeError(name, f"expected a string, got {type(value).__name__}")
-    if required and not value.strip():
-        raise InvalidParameterError(name, "must not be empty")
-    return check_text(name, value)
+def merge_headers(*layers: Mapping[str, str]) -> dict[str, str]:
+    """One header per name, case-insensitively; a later layer's value (and spelling) wins.
 
-
-def _positive(name: str, value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ParameterTypeError(name, f"expected a positive whole number, got {type(value).__name__}")
-    if value <= 0:
-        raise InvalidParameterError(name, f"must be a positive whole number, got {value}")
-    return value
-
-
-def _flag(name: str, value: object) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    raise ParameterTypeError(name, f"expected True or False, got {type(value).__name__}")
+    HTTP header names are case-insensitive, so ``authorization`` from a caller and the SDK's
+    ``Authorization`` are one header: merging plain dicts would send both.
+    """
+    merged: dict[str, tuple[str, str]] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            merged[key.lower()] = (key, value)
+    return dict(merged.values())
 
 
 def _multipart_value(value: int | bool | None) -> str | None:
@@ -83,12 +79,8 @@ def _multipart_value(value: int | bool | None) -> str | None:
     return str(value)
 
 
-def _body(params: GenerateParams, image: Media | None, audio: Media | None) -> Any:
-    """The generated model for the request: JSON unless something has to be uploaded."""
-    # The generated package loads on the first call, not with `import qubrid_video` (import time).
-    from qubrid_video_api_client.models import VideoGenerationMultipartRequest, VideoGenerationRequest  # noqa: PLC0415
-    from qubrid_video_api_client.types import File  # noqa: PLC0415
-
+def _body(params: GenerateParams, image: Media | None, audio: Media | None) -> dict[str, Any]:
+    """The body as httpx arguments: JSON unless something has to be uploaded."""
     common: dict[str, Any] = {
         "model": params.model,
         "prompt": params.prompt,
@@ -101,12 +93,11 @@ def _body(params: GenerateParams, image: Media | None, audio: Media | None) -> A
     flags = {"draft": params.draft, "save_audio": params.save_audio, "prompt_upsampling": params.prompt_upsampling}
     if not uploads:
         json_fields = {**common, **urls, **numbers, **flags}
-        return VideoGenerationRequest(**{k: v for k, v in json_fields.items() if v is not None})
+        return {"json": _generated.json_body({k: v for k, v in json_fields.items() if v is not None})}
     encoded = {k: _multipart_value(v) for k, v in {**numbers, **flags}.items()}
-    # httpx streams a file object part in chunks (and rewinds it for a retry); bytes go as they are.
-    files = {k: File(payload=u.content, file_name=u.filename, mime_type=u.mime_type) for k, u in uploads.items()}  # type: ignore[arg-type]
-    form_fields: dict[str, Any] = {**common, **urls, **encoded, **files}
-    return VideoGenerationMultipartRequest(**{k: v for k, v in form_fields.items() if v is not None})
+    form_fields = {k: v for k, v in {**common, **urls, **encoded}.items() if v is not None}
+    files = {k: (u.filename, u.content, u.mime_type) for k, u in uploads.items()}
+    return {"files": _generated.multipart_body(form_fields, files)}
 
 
 def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedRequest:
@@ -116,15 +107,15 @@ def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedReq
         InvalidParameterError: a value that is not allowed (the message says what is).
         ParameterTypeError: a value of the wrong type.
     """
-    _text("model", params.model, required=True)
-    _text("prompt", params.prompt)
-    _text("resolution", params.resolution)
-    _text("aspect_ratio", params.aspect_ratio)
-    _positive("duration", params.duration)
-    _positive("fps", params.fps)
+    _validate.text("model", params.model, required=True)
+    for name in ("prompt", "resolution", "aspect_ratio"):
+        _validate.text(name, getattr(params, name))
+    for name in ("duration", "fps"):
+        if getattr(params, name) is not None:
+            _validate.whole(name, getattr(params, name))
     for name in ("draft", "save_audio", "prompt_upsampling"):
-        _flag(name, getattr(params, name))
-    headers = check_headers("extra_headers", extra_headers)
+        _validate.flag(name, getattr(params, name), optional=True)
+    headers = _validate.headers("extra_headers", extra_headers)
     image = media_input("image", params.image)
     try:
         audio = media_input("audio", params.audio)
@@ -133,11 +124,7 @@ def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedReq
             image.close()
         raise
     uploads = tuple(m for m in (image, audio) if isinstance(m, Upload))
-    # The caller may choose the Idempotency-Key (any spelling, given once); otherwise each call gets its own.
+    # The caller may choose the Idempotency-Key (any spelling, given once) to span processes.
     chosen = next((k for k in headers if k.lower() == IDEMPOTENCY_HEADER.lower()), None)
     key = headers.pop(chosen) if chosen else f"qv-{uuid.uuid4()}"
-    from qubrid_video_api_client.api.videos import create_video  # noqa: PLC0415 - see _body
-
-    kwargs = create_video._get_kwargs(body=_body(params, image, audio))
-    kwargs["headers"] = merge_headers(kwargs["headers"], {IDEMPOTENCY_HEADER: key}, headers)
-    return PreparedRequest(kwargs=kwargs, uploads=uploads, idempotency_key=key)
+    return PreparedRequest(_body(params, image, audio), merge_headers({IDEMPOTENCY_HEADER: key}, headers), uploads, key)

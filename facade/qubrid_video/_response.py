@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
-import attrs
 import httpx
 
+from . import _generated
 from ._errors import APIStatusError, RateLimitError, ResponseValidationError, error_class
-from ._retry import may_have_generated, retry_after
+from ._retry import Failure
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # an answer is a few hundred bytes; anything huge is hostile
 
 
-@attrs.frozen
-class GeneratedVideo:
-    """The useful part of a 200: where the video is, when it was made, which request made it."""
+class VideoFields(TypedDict):
+    """What a 200 holds, as the fields of a ``Video``."""
 
     url: str
     created: dt.datetime | None
     request_id: str | None
+    response: httpx.Response
 
 
 def _decode(body: bytes) -> object:
@@ -41,25 +41,22 @@ def _header_request_id(response: httpx.Response) -> str | None:
     return response.headers.get("x-request-id") or None
 
 
-def parse_success(response: httpx.Response, body: bytes) -> GeneratedVideo:
+def parse_success(response: httpx.Response, body: bytes) -> VideoFields:
     """The video of a 200 answer.
 
     Raises:
         ResponseValidationError: the body is not the documented JSON or holds no http(s) URL.
     """
-    from qubrid_video_api_client.models import VideoGenerationResponse  # noqa: PLC0415 - loaded on first use
-
     decoded = _decode(body)
     request_id = _header_request_id(response)
     try:
         if not isinstance(decoded, dict):
             raise TypeError("the body is not a JSON object")
-        parsed = VideoGenerationResponse.from_dict(decoded)
-        items = parsed.data if isinstance(parsed.data, list) else []
-        url = next((item.url for item in items if isinstance(item.url, str)), None)
+        urls, created = _generated.video_answer(decoded)
+        url = next((url for url in urls if isinstance(url, str)), None)
         if url is None or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
             raise ValueError("no http(s) video URL in `data`")
-        created = parsed.created if isinstance(parsed.created, int) and not isinstance(parsed.created, bool) else None
+        seconds = created if isinstance(created, int) and not isinstance(created, bool) else None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise ResponseValidationError(
             f"the API answered 200 without a usable video URL ({exc})",
@@ -67,7 +64,7 @@ def parse_success(response: httpx.Response, body: bytes) -> GeneratedVideo:
             body=decoded,
             may_have_generated=True,
         ) from None
-    return GeneratedVideo(url=url, created=_timestamp(created), request_id=request_id)
+    return VideoFields(url=url, created=_timestamp(seconds), request_id=request_id, response=response)
 
 
 def _timestamp(seconds: int | None) -> dt.datetime | None:
@@ -87,12 +84,8 @@ def _error_fields(decoded: object) -> dict[str, Any]:
     """The documented ``{"error": {...}}`` fields, read through the generated model when they fit it."""
     if not isinstance(decoded, dict) or not isinstance(decoded.get("error"), dict):
         return {}
-    from qubrid_video_api_client.models import ErrorResponse  # noqa: PLC0415 - loaded on first use
-
     try:
-        error = ErrorResponse.from_dict(decoded).error
-        fields: dict[str, Any] = {"message": error.message, "type": error.type_, "code": error.code,
-                                  "request_id": error.request_id, "param": error.param}  # fmt: skip
+        fields = _generated.error_answer(decoded)
     except (KeyError, TypeError, ValueError):
         fields = dict(decoded["error"])
     return {k: v if isinstance(v, str) else None for k, v in fields.items() if k in _FIELDS}
@@ -101,8 +94,15 @@ def _error_fields(decoded: object) -> dict[str, Any]:
 _FIELDS = ("message", "type", "code", "param", "request_id")
 
 
-def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
-    """The exception for an error status, whether the body is the documented JSON, HTML or nothing."""
+def status_error(response: httpx.Response, body: bytes, failure: Failure | None = None) -> APIStatusError:
+    """The exception for an error status, whether the body is the documented JSON, HTML or nothing.
+
+    Args:
+        response: The answer.
+        body: Its body, as read.
+        failure: What the answer means for retrying, when the caller has derived it already.
+    """
+    failure = failure or Failure.of_answer(response.status_code, response.headers)
     decoded = _decode(body)
     fields = _error_fields(decoded)
     status = response.status_code
@@ -116,9 +116,9 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
         "param": fields.get("param"),
         "request_id": fields.get("request_id") or _header_request_id(response),
         "body": decoded if body else None,
-        "may_have_generated": may_have_generated(status=status),
+        "may_have_generated": failure.may_have_generated,
     }
     cls = error_class(status, kwargs["code"])
     if cls is RateLimitError:
-        kwargs["retry_after"] = retry_after(response.headers)
+        kwargs["retry_after"] = failure.retry_after
     return cls(message, **kwargs)

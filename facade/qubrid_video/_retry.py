@@ -94,11 +94,34 @@ def _http_date(value: str) -> float | None:
     return parsed.timestamp() if parsed.tzinfo is not None else None
 
 
-def may_have_generated(*, status: int | None = None, error: BaseException | None = None) -> bool:
-    """Whether the generation may have started, given a failed attempt's status or transport error."""
-    if status is not None:
-        return (status not in SAFE_STATUSES and status >= 500) or status == 200
-    return not isinstance(error, SAFE_TRANSPORT_ERRORS)
+@attrs.frozen
+class Failure:
+    """A failed attempt as retrying sees it, derived once for both the decision and the error raised.
+
+    Attributes:
+        may_have_generated: The generation may have started, so another attempt could bill twice.
+        retryable: Another attempt could succeed (a 400 or a 401 never will).
+        retry_after: Seconds the server asked to wait (429, 502, 503), when it said.
+    """
+
+    may_have_generated: bool
+    retryable: bool = True
+    retry_after: float | None = None
+
+    @classmethod
+    def of_answer(cls, status: int, headers: Mapping[str, str]) -> Failure:
+        """An answer with an error status, or a 200 whose body was unusable."""
+        safe = status in SAFE_STATUSES
+        return cls(
+            may_have_generated=(not safe and status >= 500) or status == 200,
+            retryable=safe or status in UNCERTAIN_STATUSES or status == 200,
+            retry_after=retry_after(headers) if safe else None,
+        )
+
+    @classmethod
+    def of_error(cls, error: BaseException) -> Failure:
+        """No answer: `error` is the transport's."""
+        return cls(may_have_generated=not isinstance(error, SAFE_TRANSPORT_ERRORS))
 
 
 def closed_while_idle(error: BaseException, *, reused: bool, received: int, since_write: float) -> bool:
@@ -119,14 +142,7 @@ def closed_while_idle(error: BaseException, *, reused: bool, received: int, sinc
 
 
 def next_wait(
-    policy: RetryPolicy,
-    retries_done: int,
-    remaining: float,
-    *,
-    status: int | None = None,
-    headers: Mapping[str, str] | None = None,
-    error: BaseException | None = None,
-    resendable: bool = True,
+    policy: RetryPolicy, retries_done: int, remaining: float, failure: Failure, *, resendable: bool = True
 ) -> float | None:
     """Seconds to wait before the next attempt, or None when the failure must be raised now.
 
@@ -134,19 +150,14 @@ def next_wait(
         policy: The client's retry policy.
         retries_done: Retries already made for this call.
         remaining: Seconds left before the call's deadline.
-        status: The failed attempt's HTTP status (200 for an unusable success body), if it had one.
-        headers: That answer's headers.
-        error: The transport error, if the attempt got no answer.
+        failure: What the failed attempt means.
         resendable: False when the request body cannot be sent a second time.
     """
-    if retries_done >= policy.max_retries or not resendable:
+    if retries_done >= policy.max_retries or not resendable or not failure.retryable:
         return None
-    uncertain = may_have_generated(status=status, error=error)
-    if uncertain and not policy.retry_possibly_billed:
+    if failure.may_have_generated and not policy.retry_possibly_billed:
         return None
-    if status is not None and status not in SAFE_STATUSES and status not in UNCERTAIN_STATUSES and status != 200:
-        return None
-    asked = retry_after(headers or {}) if status in SAFE_STATUSES else None
+    asked = failure.retry_after
     if asked is not None and asked > policy.max_retry_after:
         return None
     wait = asked if asked is not None else policy.backoff(retries_done + 1)

@@ -1,9 +1,11 @@
-"""Every decision of a download, without I/O: its options, the key's reach, and what each answer means.
+"""Every decision of a download, without I/O: its options, the key's reach, each answer, each retry.
 
-:class:`Transfer` judges each answer: a body starting the file, the rest of it, or a resume that
-belongs to another version of the file (which starts the file over). It refuses what would save a
-file that cannot be verified: a body compressed although identity was asked for, a body with
-neither a length nor chunked framing, more bytes than ``max_bytes``.
+:class:`Plan` holds the checked options and decides, hop by hop, whether the key goes along.
+:class:`Tries` counts the attempts and keeps the failure of each. :class:`Transfer` judges each
+answer: a body starting the file, the rest of it, or a resume that belongs to another version of
+the file (which starts the file over). It refuses what would save a file that cannot be verified:
+a body compressed although identity was asked for, a body with neither a length nor chunked
+framing, more bytes than ``max_bytes``.
 """
 
 from __future__ import annotations
@@ -13,20 +15,19 @@ import enum
 import re
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import cast
 from urllib.parse import unquote, urlsplit
 
 import attrs
 import httpx
 
-from ._config import Timeout, coerce_timeout, origin
-from ._errors import FIELD_LIMIT, DownloadError, InvalidParameterError, ParameterTypeError, _one_line
+from . import _validate
+from ._config import REDACTED, Deadline, Timeout, coerce_timeout, origin
+from ._errors import FIELD_LIMIT, DownloadError, _one_line
 
 Progress = Callable[[int, int | None], object]
 MAX_RESUMES = 5
 MAX_REDIRECTS = 10
 DEFAULT_MAX_BYTES = 8 * 2**30  # 8 GiB: far above any generated video, far below a full disk
-_REDACTED = "Bearer [redacted]"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
@@ -64,7 +65,7 @@ class ApiKey(httpx.Auth):
         try:
             yield request
         finally:
-            request.headers["Authorization"] = _REDACTED
+            request.headers["Authorization"] = REDACTED
 
 
 @attrs.frozen
@@ -101,7 +102,7 @@ class Plan:
 
 
 def check_options(
-    overwrite: object, progress: object, timeout: object, max_bytes: object, default: Timeout
+    *, overwrite: object, progress: object, timeout: object, max_bytes: object, default: Timeout
 ) -> tuple[bool, Progress | None, Timeout, int]:
     """Check a download's options: `overwrite`, `progress`, the time limits and `max_bytes`, as they are to be used.
 
@@ -109,16 +110,12 @@ def check_options(
         InvalidParameterError: a timeout or max_bytes that is not positive (``ParameterTypeError``
             for one of the wrong type, or for a non-bool `overwrite` or a non-callable `progress`).
     """
-    if not isinstance(overwrite, bool):
-        raise ParameterTypeError("overwrite", f"expected True or False, got {type(overwrite).__name__}")
-    if progress is not None and not callable(progress):
-        raise ParameterTypeError("progress", "expected a callable progress(done, total) or None")
-    limits = coerce_timeout("timeout", timeout, default)
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
-        raise ParameterTypeError("max_bytes", f"expected a whole number of bytes, got {type(max_bytes).__name__}")
-    if max_bytes < 1:
-        raise InvalidParameterError("max_bytes", f"must be at least 1 byte, got {max_bytes}")
-    return overwrite, cast("Progress | None", progress), limits, max_bytes
+    return (
+        bool(_validate.flag("overwrite", overwrite)),
+        _validate.callback("progress", progress),
+        coerce_timeout("timeout", timeout, default),
+        _validate.whole("max_bytes", max_bytes, unit="bytes"),
+    )
 
 
 def video_url(url: str) -> httpx.URL:
@@ -252,3 +249,60 @@ class Transfer:
         """Raise unless the whole announced length arrived."""
         if self.total is not None and self.written != self.total:
             raise DownloadError(f"got {self.written} of {self.total} bytes", url=self.url)
+
+
+def _told(exc: httpx.HTTPError) -> httpx.HTTPError:
+    """`exc`'s type and message alone: no request, no traceback, no chain."""
+    return type(exc)(str(exc))
+
+
+def _permanent(exc: httpx.HTTPError) -> str | None:
+    """Why retrying cannot help after `exc`, or None when it may (a dropped connection, a timeout)."""
+    # httpx builds a redirect's request as soon as the answer arrives, even when not following it,
+    # and reports a Location it cannot parse as a RemoteProtocolError raised while handling InvalidURL.
+    if isinstance(exc, httpx.RemoteProtocolError) and isinstance(exc.__context__, httpx.InvalidURL):
+        return "an invalid redirect: its Location is not a valid URL"
+    if isinstance(exc, httpx.UnsupportedProtocol) or not isinstance(exc, httpx.TransportError):
+        return f"the download failed ({type(exc).__name__})"
+    return None
+
+
+class Tries:
+    """A download's attempts: whether to make another, and the failure that ended the last one.
+
+    Each attempt runs inside ``with tries:``, which keeps an httpx failure, as a copy of its type
+    and message only (the original holds the request, whose headers held the key, and a traceback
+    whose frames' locals error trackers record), instead of raising it. A failure that retrying
+    cannot help is raised by :meth:`another`, outside any ``except`` block, so that the original
+    is not kept as its context either.
+    """
+
+    def __init__(self, url: str, deadline: Deadline) -> None:
+        self.url = url
+        self.deadline = deadline
+        self.made = 0
+        self.failure: Exception | None = None
+        self._permanent: str | None = None
+
+    def another(self) -> bool:
+        """Whether to make another attempt: up to MAX_RESUMES more after a failure, within the deadline.
+
+        Raises:
+            DownloadError: the last attempt failed in a way no other attempt can mend.
+        """
+        if self._permanent is not None:
+            raise DownloadError(self._permanent, url=self.url) from self.failure
+        if self.made and (self.failure is None or self.made > MAX_RESUMES or self.deadline.remaining() <= 0):
+            return False
+        self.made += 1
+        self.failure = None
+        return True
+
+    def __enter__(self) -> Tries:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if not isinstance(exc, httpx.HTTPError):
+            return False
+        self.failure, self._permanent = _told(exc), _permanent(exc)
+        return True

@@ -23,7 +23,6 @@ import socket
 import ssl
 import time
 import weakref
-from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any
@@ -128,32 +127,32 @@ def watch(client: httpx.Client | httpx.AsyncClient) -> None:
         _WATCHED.add(client)
 
 
+def _connecting(timeout: float | None, *, bounded: bool) -> float | None:
+    """Note that the current attempt opens a connection; its timeout, within the deadline when `bounded`."""
+    attempt = _CURRENT.get()
+    if attempt is None:
+        return timeout
+    attempt.connected = True
+    return attempt.budget(timeout, httpcore.ConnectTimeout) if bounded else timeout
+
+
+# The backends take httpcore's arguments as they come: only the timeout matters here, the rest
+# (local address, socket options) passes through.
 class _Backend(httpcore.NetworkBackend):
     def __init__(self, inner: httpcore.NetworkBackend) -> None:
         self._inner = inner
 
     def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+        self, host: str, port: int, timeout: float | None = None, *rest: Any, **options: Any
     ) -> httpcore.NetworkStream:
-        attempt = _CURRENT.get()
-        if attempt is not None:
-            attempt.connected = True
-            timeout = attempt.budget(timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        timeout = _connecting(timeout, bounded=True)
+        return _Stream(self._inner.connect_tcp(host, port, timeout, *rest, **options))
 
     def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
+        self, path: str, timeout: float | None = None, *rest: Any, **options: Any
     ) -> httpcore.NetworkStream:
-        attempt = _CURRENT.get()
-        if attempt is not None:
-            attempt.connected = True
-            timeout = attempt.budget(timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.connect_unix_socket(path, timeout, socket_options))
+        timeout = _connecting(timeout, bounded=True)
+        return _Stream(self._inner.connect_unix_socket(path, timeout, *rest, **options))
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
@@ -231,25 +230,17 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
         self._inner = inner
 
     async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+        self, host: str, port: int, timeout: float | None = None, *rest: Any, **options: Any
     ) -> httpcore.AsyncNetworkStream:
-        attempt = _CURRENT.get()
-        if attempt is not None:
-            attempt.connected = True
-        return _AsyncStream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        # asyncio.timeout bounds the whole attempt, connecting included.
+        timeout = _connecting(timeout, bounded=False)
+        return _AsyncStream(await self._inner.connect_tcp(host, port, timeout, *rest, **options))
 
     async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
+        self, path: str, timeout: float | None = None, *rest: Any, **options: Any
     ) -> httpcore.AsyncNetworkStream:
-        attempt = _CURRENT.get()
-        if attempt is not None:
-            attempt.connected = True
-        return _AsyncStream(await self._inner.connect_unix_socket(path, timeout, socket_options))
+        timeout = _connecting(timeout, bounded=False)
+        return _AsyncStream(await self._inner.connect_unix_socket(path, timeout, *rest, **options))
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)

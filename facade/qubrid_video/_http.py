@@ -1,0 +1,61 @@
+"""The SDK's own connection pools: how one is made, and :class:`Lanes`, the pools of a client taken in turn.
+
+A caller's ``http_client`` is used as given instead, as the client's only lane.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Generic, TypeVar
+
+import httpx
+
+from ._config import Timeout
+from ._version import __version__
+from ._wire import watch
+
+USER_AGENT = f"qubrid-video-python/{__version__}"
+# Enough for thousands of concurrent generations on one client; waiting beyond is bounded by each
+# call's deadline, never a pool timeout. An idle connection is dropped before the shortest common
+# server idle timeout (gunicorn 2 s; uvicorn and Node 5 s; AWS ALB 60 s, nginx 75 s), with room
+# for a round trip, so the server rarely closes one just as a request goes out on it (the rare
+# case is resent: see closed_while_idle). Reopening costs a handshake; a generation takes minutes.
+LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=1.5)
+# httpcore's pool rescans all of its connections on every event, so its cost grows with the square
+# of the connections in flight (profiled in bench/RESULTS.md): an async client spreads its own
+# connections over this many smaller pools.
+POOL_LANES = 16
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
+def new_pool(http_type: type[HttpT], timeout: Timeout) -> HttpT:
+    """A pool of the SDK's own, its connections watched by :mod:`._wire`."""
+    http: HttpT = http_type(
+        timeout=httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.write, pool=None),
+        limits=LIMITS,
+        # A generation is never answered with a redirect, and a download follows its redirects
+        # itself, hop by hop, deciding at each one whether the key may go along.
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+    watch(http)
+    return http
+
+
+class Lanes(Generic[HttpT]):
+    """A client's connection pools, used in turn by its generations and downloads alike."""
+
+    def __init__(self, pools: Iterable[HttpT]) -> None:
+        self._pools: list[HttpT] = list(pools)
+        self._turn = itertools.count()
+
+    def next(self) -> HttpT:
+        """The pool whose turn it is."""
+        return self._pools[next(self._turn) % len(self._pools)]
+
+    def __iter__(self) -> Iterator[HttpT]:
+        return iter(self._pools)
+
+    def __len__(self) -> int:
+        return len(self._pools)
