@@ -46,7 +46,7 @@ def test_only_the_seam_imports_the_generated_package() -> None:
                 importers.add(path.name)
     assert importers == {"_generated.py"}
     mentions = {path.name for path in FACADE.glob("*.py") if "qubrid_video_api_client" in path.read_text()}
-    assert mentions == {"_generated.py", "_contract.py"}
+    assert mentions == {"_generated.py", "contract.py"}
 
 
 def test_request_models_take_every_field() -> None:
