@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "qubrid-video.yaml"
 # The facade's test files, and the feature each one covers.
 FEATURE_SUITES = {
-    "tests/test_generate.py": "generate(): request fields, media uploads, error mapping",
-    "tests/test_retry.py": "retries and idempotency",
-    "tests/test_download.py": "video downloads",
-    "tests/test_client.py": "client construction and the public surface",
+    "tests/facade/test_generate.py": "generate(): request fields, media uploads, error mapping",
+    "tests/facade/test_retry.py": "retries and idempotency",
+    "tests/facade/test_download.py": "video downloads",
+    "tests/facade/test_client.py": "client construction and the public surface",
 }
 
 

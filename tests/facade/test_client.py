@@ -1,0 +1,196 @@
+"""Constructing clients: keys, URLs, options, copies, and the public surface they expose."""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+from typing import Any
+
+import httpx
+import pytest
+import qubrid_video
+from qubrid_video import AsyncQubrid, InvalidParameterError, ParameterTypeError, Qubrid, Timeout
+
+from ..media import jpeg
+
+
+def test_quick_start_as_in_the_readme(emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """The README's three lines, with the key and base URL from the environment."""
+    monkeypatch.setenv("QUBRID_API_KEY", emulator.api_key)
+    monkeypatch.setenv("QUBRID_BASE_URL", emulator.base_url)
+    (tmp_path / "cat.jpg").write_bytes(jpeg())
+    monkeypatch.chdir(tmp_path)
+    client = Qubrid()
+    video = client.videos.generate(model="p-video", prompt="A butterfly flying through a flower garden",
+                                   image="cat.jpg", duration=1, resolution="360p")  # fmt: skip
+    path = video.download("butterfly.mp4")
+    client.close()
+    assert path == tmp_path / "butterfly.mp4"
+    assert path.read_bytes()[4:8] == b"ftyp"
+    assert video.created is not None
+    assert video.created.tzinfo is not None
+    assert video.request_id == emulator.requests()[-1]["request_id"]
+
+
+def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No api_key and no QUBRID_API_KEY: an error naming both ways to fix it."""
+    monkeypatch.delenv("QUBRID_API_KEY", raising=False)
+    with pytest.raises(InvalidParameterError, match="QUBRID_API_KEY") as caught:
+        Qubrid()
+    assert caught.value.param == "api_key"
+    with pytest.raises(InvalidParameterError):
+        AsyncQubrid()
+
+
+@pytest.mark.parametrize("url", ["http://example.com/v1", "http://10.0.0.5/v1", "http://api.qubrid.com"])
+def test_plain_http_to_other_hosts_is_refused(url: str) -> None:
+    """An http:// base URL off loopback is refused unless explicitly allowed."""
+    with pytest.raises(InvalidParameterError, match="allow_insecure_http") as caught:
+        Qubrid(api_key="sk-x", base_url=url)
+    assert caught.value.param == "base_url"
+    assert Qubrid(api_key="sk-x", base_url=url, allow_insecure_http=True).base_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/v1", "http://localhost/v1", "http://[::1]:9/v1"])
+def test_plain_http_to_loopback_is_allowed(url: str) -> None:
+    """Loopback hosts need no opt-in (the emulator lives there)."""
+    assert Qubrid(api_key="sk-x", base_url=url).base_url == url
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "param"),
+    [
+        ({"base_url": "ftp://x/v1"}, InvalidParameterError, "base_url"),
+        ({"base_url": 5}, ParameterTypeError, "base_url"),
+        ({"max_retries": -1}, InvalidParameterError, "max_retries"),
+        ({"max_retries": "2"}, ParameterTypeError, "max_retries"),
+        ({"timeout": 0}, InvalidParameterError, "timeout"),
+        ({"timeout": "60"}, ParameterTypeError, "timeout"),
+        ({"default_headers": {"X": 1}}, ParameterTypeError, "default_headers"),
+        ({"api_key": "sk bad"}, InvalidParameterError, "api_key"),
+        ({"http_client": httpx.AsyncClient()}, ParameterTypeError, "http_client"),
+    ],
+)
+def test_bad_options_name_the_parameter(kwargs: dict[str, Any], error: type[Exception], param: str) -> None:
+    """Each bad constructor option raises an error naming it."""
+    with pytest.raises(error) as caught:
+        Qubrid(**{"api_key": "sk-x", **kwargs})
+    assert caught.value.param == param  # type: ignore[attr-defined]
+
+
+def test_repr_and_pickle_never_show_the_key() -> None:
+    """The key is absent from the client's repr, and the client refuses to be pickled."""
+    client = Qubrid(api_key="sk-secret-123")
+    assert "sk-secret-123" not in repr(client)
+    assert "sk-secret-123" not in repr(client._options)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(client)
+
+
+def test_with_options_shares_the_pool(emulator: Any) -> None:
+    """A changed copy uses the same connection pool; closing the copy leaves the pool open."""
+    with Qubrid(api_key=emulator.api_key, base_url=emulator.base_url) as client:
+        quick = client.with_options(timeout=30, max_retries=0)
+        assert quick._http is client._http
+        assert quick.timeout.total == 30
+        assert quick.max_retries == 0
+        assert client.max_retries == 2
+        quick.close()
+        assert not client._http.is_closed
+        assert quick.videos.generate(model="p-video", duration=1, fps=2, resolution="360p").url
+        with pytest.raises(TypeError, match="unexpected keyword"):
+            client.with_options(colour="blue")
+
+
+def test_own_http_client_is_used_and_not_closed(emulator: Any) -> None:
+    """A caller's httpx.Client carries the requests, and stays open after the SDK client closes."""
+    seen: list[str] = []
+    http = httpx.Client(event_hooks={"request": [lambda request: seen.append(request.url.path)]})
+    with Qubrid(api_key=emulator.api_key, base_url=emulator.base_url, http_client=http) as client:
+        client.videos.generate(model="p-video", duration=1, fps=2, resolution="360p")
+    assert seen == ["/v1/videos/generations"]
+    assert not http.is_closed
+    http.close()
+
+
+def test_timeout_forms() -> None:
+    """Seconds set the call's total deadline; a Timeout or an httpx.Timeout set the parts."""
+    assert Qubrid(api_key="k", timeout=42).timeout.total == 42
+    assert Qubrid(api_key="k", timeout=42).timeout.connect == 10
+    assert Qubrid(api_key="k", timeout=Timeout(connect=1, read=2, write=3, total=4)).timeout == Timeout(1, 2, 3, 4)
+    assert Qubrid(api_key="k", timeout=httpx.Timeout(5.0)).timeout.read == 5.0
+
+
+def _public(cls: type) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in inspect.getmembers(cls)
+        if not name.startswith("_") and callable(member)
+    }
+
+
+@pytest.mark.parametrize(
+    ("sync", "async_", "renames"),
+    [
+        (qubrid_video.Qubrid, qubrid_video.AsyncQubrid, {"close": "aclose"}),
+        (qubrid_video.Videos, qubrid_video.AsyncVideos, {}),
+        (qubrid_video.Video, qubrid_video.AsyncVideo, {}),
+    ],
+)
+def test_async_mirrors_sync(sync: type, async_: type, renames: dict[str, str]) -> None:
+    """The async classes expose the same methods with the same parameters as the sync ones."""
+    sync_methods = _public(sync)
+    async_methods = _public(async_)
+    assert {renames.get(n, n) for n in sync_methods} == set(async_methods)
+    for name, signature in sync_methods.items():
+        other = async_methods[renames.get(name, name)]
+        assert list(signature.parameters) == list(other.parameters), name
+        for parameter, twin in zip(signature.parameters.values(), other.parameters.values(), strict=True):
+            assert (parameter.kind, parameter.default) == (twin.kind, twin.default), f"{name}.{parameter.name}"
+    init, async_init = inspect.signature(sync.__init__), inspect.signature(async_.__init__)
+    assert list(init.parameters) == list(async_init.parameters)
+
+
+def test_exported_members() -> None:
+    """__all__ lists exactly the public names, each documented and presented as qubrid_video's."""
+    public = {name for name in vars(qubrid_video) if not name.startswith("_")}
+    assert set(qubrid_video.__all__) == public | {"__version__"}
+    assert {"MediaInput", "Progress", "Downloader", "AsyncDownloader"} <= public  # named in public signatures
+    for name in qubrid_video.__all__:
+        member = getattr(qubrid_video, name)
+        if isinstance(member, type):
+            assert member.__module__ == "qubrid_video", name
+            assert member.__doc__, name
+
+
+def test_import_stays_light() -> None:
+    """Importing the SDK pulls in neither the emulator, the CLI, nor their heavy dependencies."""
+    import subprocess
+    import sys
+
+    heavy = ("av", "PIL", "starlette", "uvicorn", "openapi_core", "yaml", "qubrid_video_emulator", "qubrid_video_cli")
+    code = f"import sys, qubrid_video; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_async_client_lanes_are_shared_and_closed() -> None:
+    """An AsyncQubrid spreads its connections over several pools; copies share them; aclose closes all."""
+    import asyncio
+
+    async def run() -> None:
+        client = AsyncQubrid(api_key="k")
+        copy = client.with_options(max_retries=0)
+        assert len(client._lanes) > 1
+        assert copy._lanes is client._lanes
+        await copy.aclose()
+        assert not any(lane.is_closed for lane in client._lanes)
+        await client.aclose()
+        assert all(lane.is_closed for lane in client._lanes)
+        own = httpx.AsyncClient()
+        async with AsyncQubrid(api_key="k", http_client=own) as given:
+            assert list(given._lanes) == [own]
+        assert not own.is_closed
+        await own.aclose()
+
+    asyncio.run(run())
