@@ -22,8 +22,11 @@ QUBRID_VIDEO = str(Path(sys.executable).parent / "qubrid-video")
 EMULATOR_FILES = 1024
 IDLE_CONNECTIONS = 1100
 # Sets the emulator's descriptor limit in the process itself, then becomes the CLI (no preexec_fn).
+# SIGINT back to its default: the test run may ignore it (a background job), and the emulator
+# respects an inherited ignored SIGINT, so the SIGINT that stops it below would do nothing.
 LAUNCHER = (
-    "import os, resource, sys\n"
+    "import os, resource, signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
     "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
     "resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), hard))\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
