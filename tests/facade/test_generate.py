@@ -35,11 +35,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..clients import FLAVOURS, Either
+from ..clients import FLAVOURS, TINY, Either
 from ..conftest import serve_app
 from ..media import png, wav
-
-TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
 
 
 @pytest.fixture(params=FLAVOURS)

@@ -18,9 +18,7 @@ from qubrid_video import (
 from qubrid_video._retry import Failure, RetryPolicy, next_wait, retry_after
 from qubrid_video_emulator import Emulator
 
-from ..clients import FLAVOURS, Either
-
-TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
+from ..clients import FLAVOURS, TINY, Either
 
 
 @pytest.fixture(params=FLAVOURS)
