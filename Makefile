@@ -12,10 +12,12 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 
 install: $(STAMP)
 
+# The package with every extra, plus the dev tools: a PEP 735 group, kept out of the package's
+# metadata (`--group` needs pip >= 25.1, hence the upgrade first).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[cli,emulator,contract]' --group dev
 	touch $(STAMP)
 
 $(BENCH_STAMP): pyproject.toml
@@ -40,10 +42,18 @@ generate: $(STAMP)
 check-generated: $(STAMP)
 	$(BIN)/python tools/codegen.py check
 
+# After ruff and bandit, what PyPI would get: the sdist and a wheel built from it (so a file missing
+# from the sdist fails here), without isolation (offline, the dev group's hatchling), checked as
+# uploads (twine: metadata PyPI accepts) and for the wheel's contents (check-wheel-contents,
+# configured in pyproject.toml). The results stay in dist/.
 lint: $(STAMP)
 	$(BIN)/ruff check facade emulator cli tests tools
 	$(BIN)/ruff format --check facade emulator cli tests tools
 	$(BIN)/bandit -q -r facade
+	rm -rf dist
+	$(BIN)/python -m build --quiet --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/check-wheel-contents dist/*.whl
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix facade emulator cli tests tools
@@ -60,4 +70,4 @@ test-quick: check-generated lint typecheck
 	$(BIN)/python -m pytest -m 'not heavy'
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache out dist
