@@ -40,10 +40,15 @@ generate: $(STAMP)
 check-generated: $(STAMP)
 	$(BIN)/python tools/codegen.py check
 
+# Beyond style: the SDK's type completeness (at least 98%), and a user's script type-checked by
+# mypy and basedpyright, its right calls accepted and its wrong ones still flagged (tests/typing).
 lint: $(STAMP)
 	$(BIN)/ruff check facade emulator cli tests tools
 	$(BIN)/ruff format --check facade emulator cli tests tools
 	$(BIN)/bandit -q -r facade
+	$(BIN)/python tools/verifytypes.py qubrid_video --minimum 98
+	$(BIN)/mypy --strict tests/typing/user_script.py
+	$(BIN)/basedpyright --pythonpath $(BIN)/python -p tests/typing/pyrightconfig.json
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix facade emulator cli tests tools
