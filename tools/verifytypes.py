@@ -25,7 +25,10 @@ def report(package: str) -> dict[str, Any]:
     bin_dir = Path(sys.executable).parent
     # pyright asks the first `python` on PATH for its import paths: make it this environment's.
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    command = [str(bin_dir / "basedpyright"), "--verifytypes", package, "--ignoreexternal", "--outputjson"]
+    checker = bin_dir / "basedpyright"
+    if not checker.exists():
+        sys.exit(f"{checker} is missing: install the dev dependencies (make install)")
+    command = [str(checker), "--verifytypes", package, "--ignoreexternal", "--outputjson"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     try:
         parsed: dict[str, Any] = json.loads(result.stdout)

@@ -54,6 +54,8 @@ async def right_async(out: str) -> Path:
 
 
 choices: tuple[qubrid_video.Model, Resolution, AspectRatio] = ("p-video", "720p", "16:9")
+# What a test double raises, as the SDK would.
+limited = qubrid_video.RateLimitError("slow down", status_code=429, retry_after=2.0, code="rate_limited")
 
 
 def wrong(client: Qubrid) -> None:
@@ -65,4 +67,5 @@ def wrong(client: Qubrid) -> None:
     client.with_options(max_retries="lots")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     client.with_options(nonsense=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     client.with_options(http_client=None)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    qubrid_video.RateLimitError("slow down", status_code=429, nonsense=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     Video(url="u", created=None, request_id=None).download(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
