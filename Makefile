@@ -42,14 +42,19 @@ generate: $(STAMP)
 check-generated: $(STAMP)
 	$(BIN)/python tools/codegen.py check
 
-# After ruff and bandit, what PyPI would get: the sdist and a wheel built from it (so a file missing
-# from the sdist fails here), without isolation (offline, the dev group's hatchling), checked as
-# uploads (twine: metadata PyPI accepts) and for the wheel's contents (check-wheel-contents,
-# configured in pyproject.toml). The results stay in dist/.
+# After ruff and bandit: the SDK's type completeness (at least 98%), and a user's script type-checked
+# by mypy and basedpyright, its right calls accepted and its wrong ones still flagged (tests/typing).
+# Then what PyPI would get: the sdist and a wheel built from it (so a file missing from the sdist
+# fails here), without isolation (offline, the dev group's hatchling), checked as uploads (twine:
+# metadata PyPI accepts) and for the wheel's contents (check-wheel-contents, configured in
+# pyproject.toml). The results stay in dist/.
 lint: $(STAMP)
 	$(BIN)/ruff check facade emulator cli tests tools
 	$(BIN)/ruff format --check facade emulator cli tests tools
 	$(BIN)/bandit -q -r facade
+	$(BIN)/python tools/verifytypes.py qubrid_video --minimum 98
+	$(BIN)/mypy --strict tests/typing/user_script.py
+	$(BIN)/basedpyright --pythonpath $(BIN)/python -p tests/typing/pyrightconfig.json
 	rm -rf dist
 	$(BIN)/python -m build --quiet --no-isolation --outdir dist .
 	$(BIN)/twine check --strict dist/*

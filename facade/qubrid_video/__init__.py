@@ -6,11 +6,16 @@ client = Qubrid()  # QUBRID_API_KEY, QUBRID_BASE_URL from the environment
 video = client.videos.generate(model="p-video", prompt="A butterfly flying through a flower garden")
 path = video.download("butterfly.mp4")
 
+The documented choices of ``generate()``'s parameters are the ``Literal`` types `Resolution`,
+`AspectRatio` and `Model`; `MediaInput` is what ``image``/``audio`` take, `Progress` a download's
+callback.
+
 The API contract the SDK was generated from (the bundled spec, its examples, validation and the
 drift check) is `qubrid_video.contract`.
 """
 
 from . import contract
+from ._choices import AspectRatio, Model, Resolution
 from ._client import AsyncQubrid, Qubrid
 from ._config import DEFAULT_BASE_URL, Timeout
 from ._download import AsyncDownloader, Downloader
@@ -51,6 +56,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AspectRatio",
     "AsyncDownloader",
     "AsyncQubrid",
     "AsyncVideo",
@@ -69,6 +75,7 @@ __all__ = [
     "InternalServerError",
     "InvalidParameterError",
     "MediaInput",
+    "Model",
     "ModelNotFoundError",
     "NotFoundError",
     "ParameterTypeError",
@@ -77,6 +84,7 @@ __all__ = [
     "Qubrid",
     "QubridError",
     "RateLimitError",
+    "Resolution",
     "ResponseValidationError",
     "Timeout",
     "Video",

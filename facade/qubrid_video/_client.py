@@ -9,14 +9,15 @@ is what the videos download with.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Generic, Literal, NoReturn, Self, TypeVar
+from typing import Generic, Literal, NoReturn, Self, TypeVar
 
 import httpx
 
 from ._body import aread_body, read_body
 from ._call import Call, Wait
-from ._config import ClientOptions, Timeout, resolve_options
+from ._config import UNCHANGED, ClientOptions, Timeout, Unchanged, resolve_options
 from ._download import AsyncDownloader, Downloader
 from ._errors import ParameterTypeError
 from ._http import POOL_LANES, Lanes, new_pool
@@ -42,7 +43,7 @@ class _BaseClient(Generic[HttpT]):
         base_url: str | None = None,
         timeout: float | Timeout | httpx.Timeout | None = None,
         max_retries: int = 2,
-        default_headers: dict[str, str] | None = None,
+        default_headers: Mapping[str, str] | None = None,
         http_client: HttpT | None = None,
         allow_insecure_http: bool = False,
         retry_possibly_billed: bool = False,
@@ -81,12 +82,41 @@ class _BaseClient(Generic[HttpT]):
             lanes = Lanes(new_pool(http_type, options.timeout) for _ in range(self._lane_count))
         self._start(options, lanes, owns_http=http_client is None)
 
-    def with_options(self, **changes: Any) -> Self:
+    def with_options(
+        self,
+        *,
+        api_key: str | Unchanged | None = UNCHANGED,
+        base_url: str | Unchanged | None = UNCHANGED,
+        timeout: float | Timeout | httpx.Timeout | Unchanged | None = UNCHANGED,
+        max_retries: int | Unchanged = UNCHANGED,
+        default_headers: Mapping[str, str] | Unchanged | None = UNCHANGED,
+        allow_insecure_http: bool | Unchanged = UNCHANGED,
+        retry_possibly_billed: bool | Unchanged = UNCHANGED,
+        validate_responses: bool | Literal["strict"] | Unchanged = UNCHANGED,
+    ) -> Self:
         """A copy with some options changed, sharing this client's connection pool.
 
+        Each argument is the constructor's; one not passed keeps this client's value. None means
+        what it means to the constructor (``api_key=None``: ``QUBRID_API_KEY``; ``timeout=None``:
+        the default limits). ``http_client`` cannot change: the copy uses this client's pool.
+
         Args:
-            **changes: Any constructor option but ``http_client``.
+            api_key: The API key.
+            base_url: The API's base URL.
+            timeout: Default limits per call: seconds for the whole call, or a :class:`Timeout`.
+            max_retries: Retries for failures that cannot have been billed.
+            default_headers: Headers sent with every API request (they replace this client's).
+            allow_insecure_http: Allow an ``http://`` base URL on a host other than loopback.
+            retry_possibly_billed: Also retry failures after which the generation may have run.
+            validate_responses: Check every answer against the bundled spec (True or ``"strict"``).
+
+        Raises:
+            InvalidParameterError: an option is not allowed, as the constructor would say.
         """
+        changes = {"api_key": api_key, "base_url": base_url, "timeout": timeout, "max_retries": max_retries,
+                   "default_headers": default_headers, "allow_insecure_http": allow_insecure_http,
+                   "retry_possibly_billed": retry_possibly_billed,
+                   "validate_responses": validate_responses}  # fmt: skip
         copy = object.__new__(type(self))  # not __init__, which would open pools of its own
         copy._start(self._options.changed(changes), self._lanes, owns_http=False)
         return copy
@@ -133,6 +163,8 @@ class Qubrid(_BaseClient[httpx.Client]):
         downloader: What this client's videos download with (``Video(..., downloader=...)``).
     """
 
+    videos: Videos
+    downloader: Downloader
     _http_type = httpx.Client
     _lane_count = 1
 
@@ -195,6 +227,8 @@ class AsyncQubrid(_BaseClient[httpx.AsyncClient]):
         downloader: What this client's videos download with.
     """
 
+    videos: AsyncVideos
+    downloader: AsyncDownloader
     _http_type = httpx.AsyncClient
     _lane_count = POOL_LANES
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Final
 from urllib.parse import urlsplit
 
 import attrs
@@ -23,6 +24,22 @@ BASE_URL_ENV = "QUBRID_BASE_URL"
 
 # What a sent request's Authorization becomes, so that responses and errors never carry the key.
 REDACTED = "Bearer [redacted]"
+
+
+class Unchanged(enum.Enum):
+    """The default of ``with_options()``'s arguments: keep the client's value.
+
+    A sentinel rather than None, which means something for several options (``api_key=None``:
+    read the environment; ``timeout=None``: the default limits).
+    """
+
+    UNCHANGED = "UNCHANGED"
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Final = Unchanged.UNCHANGED
 
 
 def _seconds(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
@@ -120,17 +137,10 @@ class ClientOptions:
         """When and how patiently a call is retried."""
         return RetryPolicy(max_retries=self.max_retries, retry_possibly_billed=self.retry_possibly_billed)
 
-    def changed(self, changes: Mapping[str, Any]) -> ClientOptions:
-        """These options with `changes`, checked as the constructor checks them.
-
-        Raises:
-            TypeError: a name that is no option (as a call with an unknown keyword would).
-        """
-        current = attrs.asdict(self, recurse=False)
-        unknown = set(changes) - set(current)
-        if unknown:
-            raise TypeError(f"with_options() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
-        return resolve_options(**{**current, **changes})
+    def changed(self, changes: Mapping[str, object]) -> ClientOptions:
+        """These options with `changes` (an UNCHANGED value keeps its option), checked as the constructor would."""
+        given = {name: value for name, value in changes.items() if value is not UNCHANGED}
+        return resolve_options(**{**attrs.asdict(self, recurse=False), **given})
 
 
 def _check_base_url(value: object, allow_insecure_http: bool) -> str:

@@ -15,9 +15,10 @@ the key (see :class:`._transfer.Tries`).
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from ._config import Deadline, Timeout
 from ._errors import DownloadError, DownloadTimeoutError
 from ._http import USER_AGENT, Lanes
 from ._staging import Partial, destination, staged
-from ._transfer import ApiKey, Plan, Start, Transfer, Tries, check_options, video_url
+from ._transfer import DEFAULT_MAX_BYTES, ApiKey, Plan, Progress, Start, Transfer, Tries, check_options, video_url
 
 _CHANGED = "the video changed on the server during the download"
 
@@ -46,7 +47,7 @@ class _Downloading:
         """True when made without a client: a connection of its own for each download, and no key."""
         return self._pool is None
 
-    def _plan(self, url: str, request_id: str | None, dest: object, options: dict[str, object]) -> Plan:
+    def _plan(self, url: str, request_id: str | None, dest: object, options: Mapping[str, object]) -> Plan:
         """Check a download's arguments, before anything is fetched or written.
 
         Raises:
@@ -71,8 +72,19 @@ class Downloader(_Downloading):
         super().__init__(key, timeout)
         self._pool = http
 
-    def download(self, url: str, request_id: str | None, dest: object, **options: object) -> Path:
+    def download(
+        self,
+        url: str,
+        request_id: str | None,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Path:
         """Check the arguments, then save the video at `url` in `dest` (see :meth:`Video.download`)."""
+        options = {"overwrite": overwrite, "progress": progress, "timeout": timeout, "max_bytes": max_bytes}
         job = self._plan(url, request_id, dest, options)
         if self._pool is not None:
             return _save(self._pool, job)
@@ -95,8 +107,19 @@ class AsyncDownloader(_Downloading):
         super().__init__(key, timeout)
         self._pool = lanes
 
-    async def download(self, url: str, request_id: str | None, dest: object, **options: object) -> Path:
+    async def download(
+        self,
+        url: str,
+        request_id: str | None,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Path:
         """:meth:`Downloader.download`, awaited."""
+        options = {"overwrite": overwrite, "progress": progress, "timeout": timeout, "max_bytes": max_bytes}
         job = self._plan(url, request_id, dest, options)
         if self._pool is not None:
             return await _asave(self._pool.next(), job)

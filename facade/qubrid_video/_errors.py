@@ -31,7 +31,7 @@ its control characters escaped and long text shortened, while the attributes kee
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import httpx
 
@@ -183,6 +183,17 @@ class APIError(QubridError):
         return " ".join(parts)
 
 
+class _APIErrorFields(TypedDict, total=False):
+    """:class:`APIError`'s optional keyword arguments, which its subclasses pass on."""
+
+    type: str | None
+    code: str | None
+    param: str | None
+    request_id: str | None
+    body: object
+    may_have_generated: bool
+
+
 class APIStatusError(APIError):
     """The API answered with an HTTP error status.
 
@@ -192,13 +203,27 @@ class APIStatusError(APIError):
             decoded, at most 8 MiB) and its request's credentials redacted; None after unpickling.
     """
 
-    def __init__(self, message: str, *, status_code: int, response: httpx.Response | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        response: httpx.Response | None = None,
+        **kwargs: Unpack[_APIErrorFields],
+    ) -> None:
         self.status_code = status_code
         self.response = response
         super().__init__(message, **kwargs)
 
     def _describe(self) -> str:
         return f"HTTP {self.status_code} " + super()._describe()
+
+
+class _APIStatusErrorFields(_APIErrorFields, total=False):
+    """:class:`APIStatusError`'s keyword arguments, which its subclasses pass on (``status_code`` required)."""
+
+    status_code: Required[int]
+    response: httpx.Response | None
 
 
 class BadRequestError(APIStatusError):
@@ -235,7 +260,9 @@ class RateLimitError(APIStatusError):
         retry_after: Seconds the API asked to wait, if it said.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, **kwargs: Unpack[_APIStatusErrorFields]
+    ) -> None:
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
 
@@ -275,7 +302,7 @@ class ContractDriftError(APIError):
         mismatches: What differed, one line each.
     """
 
-    def __init__(self, message: str, *, mismatches: list[str], **kwargs: Any) -> None:
+    def __init__(self, message: str, *, mismatches: list[str], **kwargs: Unpack[_APIErrorFields]) -> None:
         self.mismatches = mismatches
         super().__init__(message, **kwargs)
 

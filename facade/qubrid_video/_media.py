@@ -12,7 +12,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeAlias
 from urllib.parse import urlsplit
 
 import attrs
@@ -20,7 +20,18 @@ import attrs
 from ._errors import InvalidParameterError, ParameterTypeError
 from ._validate import unicode
 
-MediaInput = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | tuple[str, Any, str]
+MediaInput: TypeAlias = (
+    str
+    | os.PathLike[str]
+    | bytes
+    | bytearray
+    | memoryview
+    | IO[bytes]
+    | tuple[str, bytes | bytearray | memoryview | IO[bytes], str]
+)
+"""An ``image`` or ``audio`` argument: an http(s) URL, a file path, bytes, a binary file object
+(open with ``"rb"``), or a ``(filename, content, mime_type)`` tuple whose content is bytes or a
+binary file object. A URL is sent as it is; anything local is uploaded, streamed in chunks."""
 ALLOWED = "an http(s) URL, a file path, bytes, a binary file object, or a (filename, content, mime_type) tuple"
 _SNIFF_BYTES = 64
 # type/subtype with optional parameters, nothing that could end the part's header line.

@@ -15,6 +15,7 @@ import enum
 import re
 from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import TypeAlias
 from urllib.parse import unquote, urlsplit
 
 import attrs
@@ -24,7 +25,9 @@ from . import _validate
 from ._config import REDACTED, Deadline, Timeout, coerce_timeout, origin
 from ._errors import FIELD_LIMIT, DownloadError, _one_line
 
-Progress = Callable[[int, int | None], object]
+Progress: TypeAlias = Callable[[int, int | None], object]
+"""A download's progress callback: called as ``progress(bytes_done, bytes_total_or_None)`` after
+each chunk (the total is None when the server does not say); what it returns is ignored."""
 MAX_RESUMES = 5
 MAX_REDIRECTS = 10
 DEFAULT_MAX_BYTES = 8 * 2**30  # 8 GiB: far above any generated video, far below a full disk
@@ -50,7 +53,7 @@ class ApiKey(httpx.Auth):
 
     def __init__(self, key: str, base_url: str) -> None:
         self._key = key
-        self.origin = origin(base_url)
+        self.origin: tuple[str, str, int | None] = origin(base_url)
 
     def __repr__(self) -> str:
         return f"ApiKey([redacted], origin={self.origin!r})"

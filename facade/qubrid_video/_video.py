@@ -17,6 +17,7 @@ import attrs
 import httpx
 
 from ._call import Call, Endpoint
+from ._choices import AspectRatio, Model, Resolution
 from ._config import ClientOptions, Timeout, coerce_timeout
 from ._download import AsyncDownloader, Downloader
 from ._media import MediaInput
@@ -48,12 +49,12 @@ class Videos:
     def generate(
         self,
         *,
-        model: str,
+        model: Model | str,
         prompt: str | None = None,
         duration: int | None = None,
-        resolution: str | None = None,
+        resolution: Resolution | None = None,
         fps: int | None = None,
-        aspect_ratio: str | None = None,
+        aspect_ratio: AspectRatio | None = None,
         image: MediaInput | None = None,
         audio: MediaInput | None = None,
         draft: bool | None = None,
@@ -64,17 +65,30 @@ class Videos:
     ) -> Video:
         """Generate a video and wait for it (this can take minutes).
 
-        Arguments left as None are not sent: the API's defaults apply.
+        Arguments left as None are not sent: the API's defaults apply. The server decides what it
+        accepts; p-video publishes these options:
+
+        - ``resolution``: ``"720p"`` or ``"1080p"`` (default ``"720p"``);
+        - ``fps``: 24 or 48 (default 24);
+        - ``duration``: 1 to 10 seconds (default 5);
+        - ``aspect_ratio``: ``"16:9"``, ``"9:16"``, ``"1:1"``, ``"4:3"``, ``"3:4"``, ``"3:2"``, ``"2:3"``;
+        - ``image``: jpg, jpeg, png or webp; it sets the aspect ratio;
+        - ``audio``: flac, mp3 or wav; it sets the duration.
+
+        ``resolution`` and ``aspect_ratio`` are typed with those choices (:data:`Resolution`,
+        :data:`AspectRatio`), so a type checker flags a typo. The SDK itself sends any string: a
+        value newer than this SDK goes through a cast, unchanged at run time, e.g.
+        ``resolution=typing.cast(qubrid_video.Resolution, "1440p")``.
 
         Args:
-            model: The video model, e.g. ``"p-video"``.
+            model: The video model, e.g. ``"p-video"`` (:data:`Model`); any other name is sent too.
             prompt: What the video shows.
             duration: Length in seconds (a positive whole number).
             resolution: Output resolution, e.g. ``"720p"``.
             fps: Frames per second (a positive whole number).
-            aspect_ratio: e.g. ``"16:9"``.
-            image: Input image: an http(s) URL, a path, bytes, a binary file object, or a
-                ``(filename, content, mime_type)`` tuple. Anything local is uploaded, streamed.
+            aspect_ratio: Shape of the frame, e.g. ``"16:9"``.
+            image: Input image (:data:`MediaInput`): an http(s) URL, a path, bytes, a binary file
+                object, or a ``(filename, content, mime_type)`` tuple. Anything local is uploaded, streamed.
             audio: Input audio, in the same forms as `image`.
             draft: Generate a faster, lower-quality preview.
             save_audio: Keep the input audio in the video.
@@ -114,12 +128,12 @@ class AsyncVideos:
     async def generate(
         self,
         *,
-        model: str,
+        model: Model | str,
         prompt: str | None = None,
         duration: int | None = None,
-        resolution: str | None = None,
+        resolution: Resolution | None = None,
         fps: int | None = None,
-        aspect_ratio: str | None = None,
+        aspect_ratio: AspectRatio | None = None,
         image: MediaInput | None = None,
         audio: MediaInput | None = None,
         draft: bool | None = None,
@@ -142,6 +156,8 @@ def _restore(cls: type[Any], url: str, created: dt.datetime | None, request_id: 
 
 @attrs.frozen
 class _VideoBase:
+    """What ``Video`` and ``AsyncVideo`` share: the data, and pickles that leave the downloader behind."""
+
     url: str
     created: dt.datetime | None
     request_id: str | None
@@ -196,8 +212,8 @@ class Video(_VideoBase):
                 ``DownloadTimeoutError`` when the deadline passed.
             InvalidParameterError: `dest` names a missing directory, or another argument is wrong.
         """
-        options = {"overwrite": overwrite, "progress": progress, "timeout": timeout, "max_bytes": max_bytes}
-        return self.downloader.download(self.url, self.request_id, dest, **options)
+        return self.downloader.download(self.url, self.request_id, dest, overwrite=overwrite, progress=progress,
+                                        timeout=timeout, max_bytes=max_bytes)  # fmt: skip
 
 
 @attrs.frozen
@@ -221,5 +237,5 @@ class AsyncVideo(_VideoBase):
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> Path:
         """:meth:`Video.download`, awaited: the same arguments, checks, errors and result."""
-        options = {"overwrite": overwrite, "progress": progress, "timeout": timeout, "max_bytes": max_bytes}
-        return await self.downloader.download(self.url, self.request_id, dest, **options)
+        return await self.downloader.download(self.url, self.request_id, dest, overwrite=overwrite,
+                                              progress=progress, timeout=timeout, max_bytes=max_bytes)  # fmt: skip

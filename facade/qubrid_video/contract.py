@@ -35,6 +35,7 @@ from ._errors import InvalidParameterError
 
 if TYPE_CHECKING:
     from openapi_core import OpenAPI
+    from openapi_core.datatypes import RequestParameters
 
 __all__ = [
     "OPERATION",
@@ -240,12 +241,12 @@ class OpenAPIRequest:
         body: bytes = b"{}",
     ) -> None:
         parameters = _require("openapi_core.datatypes").RequestParameters
-        self.parameters = parameters(query=dict(query or {}), header=headers or {}, cookie={})
-        self.host_url = server_origin()
-        self.path = api_prefix() + path
-        self.method = method.lower()
-        self.content_type = content_type
-        self.body = body
+        self.parameters: RequestParameters = parameters(query=dict(query or {}), header=headers or {}, cookie={})
+        self.host_url: str = server_origin()
+        self.path: str = api_prefix() + path
+        self.method: str = method.lower()
+        self.content_type: str = content_type
+        self.body: bytes = body
 
     @classmethod
     def of(cls, request: httpx.Request) -> OpenAPIRequest:
@@ -265,10 +266,10 @@ class OpenAPIResponse:
     """openapi-core's response protocol for an httpx response, its body read (or passed as `body`)."""
 
     def __init__(self, response: httpx.Response, body: bytes | None = None) -> None:
-        self.status_code = response.status_code
-        self.headers = response.headers
-        self.content_type = response.headers.get("content-type", "")
-        self.data = response.content if body is None else body
+        self.status_code: int = response.status_code
+        self.headers: httpx.Headers = response.headers
+        self.content_type: str = response.headers.get("content-type", "")
+        self.data: bytes = response.content if body is None else body
 
 
 @functools.cache

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import inspect
 import pickle
+import typing
 from typing import Any
 
 import httpx
 import pytest
 import qubrid_video
 from qubrid_video import AsyncQubrid, InvalidParameterError, ParameterTypeError, Qubrid, Timeout
+from qubrid_video._config import Unchanged
 
 from ..media import jpeg
 
@@ -100,6 +102,33 @@ def test_with_options_shares_the_pool(emulator: Any) -> None:
         assert quick.videos.generate(model="p-video", duration=1, fps=2, resolution="360p").url
         with pytest.raises(TypeError, match="unexpected keyword"):
             client.with_options(colour="blue")
+
+
+def test_with_options_keeps_what_is_not_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Options not passed keep the client's values; None means what it means to the constructor."""
+    client = Qubrid(api_key="sk-x", max_retries=5, timeout=42)
+    copy = client.with_options(base_url="http://127.0.0.1:9/v1")
+    assert (copy.base_url, copy.max_retries, copy.timeout.total) == ("http://127.0.0.1:9/v1", 5, 42)
+    assert client.with_options(timeout=None).timeout == Timeout()
+    monkeypatch.setenv("QUBRID_API_KEY", "sk-from-env")
+    assert client.with_options(api_key=None)._options.api_key == "sk-from-env"
+    with pytest.raises(ParameterTypeError) as caught:
+        client.with_options(max_retries="lots")
+    assert caught.value.param == "max_retries"
+    with pytest.raises(TypeError, match="http_client"):
+        client.with_options(http_client=None)
+
+
+def test_with_options_mirrors_the_constructor() -> None:
+    """with_options takes every constructor option but http_client, keyword-only, with the same types."""
+    init = inspect.signature(Qubrid.__init__, eval_str=True).parameters
+    copy = inspect.signature(Qubrid.with_options, eval_str=True).parameters
+    assert [name for name in init if name not in ("self", "http_client")] == [n for n in copy if n != "self"]
+    for name, parameter in copy.items():
+        if name != "self":
+            assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
+            accepted = typing.get_args(init[name].annotation) or (init[name].annotation,)
+            assert set(typing.get_args(parameter.annotation)) == {*accepted, Unchanged}, name
 
 
 def test_own_http_client_is_used_and_not_closed(emulator: Any) -> None:
