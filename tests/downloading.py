@@ -59,6 +59,61 @@ def fetch(
     return asyncio.run(run())
 
 
+@dataclass
+class Received:
+    """What one ``read()`` (how="read") or ``iter_bytes()`` (how="iter") did: the chunks it gave
+    (read's one result), the exception raised, and how long it took."""
+
+    chunks: list[bytes]
+    error: Exception | None
+    seconds: float
+
+    @property
+    def data(self) -> bytes:
+        """Every byte given, in order."""
+        return b"".join(self.chunks)
+
+
+def receive(
+    flavour: str, base_url: str, url: str, how: str, *, client_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> Received:  # fmt: skip
+    """Read `url` into memory, or iterate over it, as a video made by a client of `base_url` (see :func:`fetch`).
+
+    The chunks given before an error are kept: what a caller of ``iter_bytes()`` already had.
+    """
+    chunks: list[bytes] = []
+    if flavour == "sync":
+        with qv.Qubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
+            video = qv.Video(url=url, created=None, request_id="req-dl", downloader=client.downloader)
+            started = time.monotonic()
+            try:
+                if how == "read":
+                    chunks.append(video.read(**options))
+                else:
+                    for chunk in video.iter_bytes(**options):
+                        chunks.append(chunk)
+                return Received(chunks, None, time.monotonic() - started)
+            except Exception as exc:  # the tests judge it
+                return Received(chunks, exc, time.monotonic() - started)
+
+    async def run() -> Received:
+        async with qv.AsyncQubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
+            video = qv.AsyncVideo(url=url, created=None, request_id="req-dl", downloader=client.downloader)
+            started = time.monotonic()
+            try:
+                if how == "read":
+                    chunks.append(await video.read(**options))
+                else:
+                    async for chunk in video.iter_bytes(**options):
+                        chunks.append(chunk)
+                return Received(chunks, None, time.monotonic() - started)
+            except Exception as exc:  # the tests judge it
+                return Received(chunks, exc, time.monotonic() - started)
+
+    return asyncio.run(run())
+
+
 def _raw_headers(value: object) -> Iterator[str]:
     """Header values as sent, for anything that holds some (httpx masks Authorization in reprs)."""
     for name in ("request", "response", "headers"):
@@ -110,7 +165,7 @@ def leaks(error: BaseException, key: str = KEY) -> list[str]:
     return [text for text in traces(error) if key in text]
 
 
-def check_failure(outcome: Outcome, expected: type[Exception], url: str, directory: Path) -> Exception:
+def check_failure(outcome: Outcome | Received, expected: type[Exception], url: str, directory: Path) -> Exception:
     """The documented exception, for the video's URL, picklable, with no key anywhere and no file left."""
     error = outcome.error
     assert type(error) is expected, f"expected {expected.__name__}, got {type(error).__name__}: {error}"

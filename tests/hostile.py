@@ -58,7 +58,8 @@ def stacked_bomb(inflated: int = 256 * 1024 * 1024) -> bytes:
 
 
 class Recorder:
-    """What the server saw: each request's head, as text; how many connections it accepted; how
+    """What the server saw: each request's head, as text; how many connections it accepted, and
+    how many of them ended (``ended``: the mode finished, or the client closed its side); how
     many requests arrived on a connection it then closed without reading them (``unread``).
 
     ``answer`` is what mode ``canned`` writes; a test may change it between calls.
@@ -67,6 +68,7 @@ class Recorder:
     def __init__(self, answer: bytes | Sequence[bytes] = b"") -> None:
         self.requests: list[str] = []
         self.connections = 0
+        self.ended = 0
         self.unread = 0
         self.answer = answer
 
@@ -354,6 +356,7 @@ def hostile(
             pass
         finally:
             writer.close()
+            recorder.ended += 1
 
     async def start() -> None:
         box["server"] = await asyncio.start_server(handle, "127.0.0.1", 0)

@@ -1,36 +1,29 @@
-"""Download a video: stream it to a temporary file, resume after drops, move it into place when whole.
+"""Download a video: to a file (``download``), into memory (``read``), or chunk by chunk (``iter_bytes``).
 
 A :class:`Downloader` (an :class:`AsyncDownloader` for asyncio) is what a ``Video`` downloads
 with: its client's connection pool, the key for the API's own origin only, and the client's
 timeout as the default deadline. Made without arguments (an unpickled video's), it opens a
 connection of its own for each download and never sends a key.
 
-The decisions are :mod:`._transfer`'s and the file is :mod:`._staging`'s; this module moves the
-bytes, with one :class:`_Run` shared by the sync and async loops. Redirects are followed one hop
-at a time, so that a redirect's body is never read and the key's reach is decided at each hop.
-One deadline bounds the whole download, resumes and redirects included. Failures never carry
-the key (see :class:`._transfer.Tries`).
+All three ways share everything but where the bytes go: the decisions are :mod:`._transfer`'s,
+the attempts :mod:`._receive`'s (one ``Run``, resumes, redirects, the deadline), and the file
+:mod:`._staging`'s. Failures never carry the key (see :class:`._transfer.Tries`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from ._config import Deadline, Timeout
-from ._errors import DownloadError, DownloadTimeoutError
+from ._config import Timeout
 from ._http import USER_AGENT, Lanes
-from ._staging import Partial, destination, staged
-from ._transfer import DEFAULT_MAX_BYTES, ApiKey, Plan, Progress, Start, Transfer, Tries, check_options, video_url
-
-_CHANGED = "the video changed on the server during the download"
+from ._receive import Memory, Passing, Run, achunks, chunks
+from ._staging import destination, staged
+from ._transfer import DEFAULT_MAX_BYTES, ApiKey, Plan, Progress, check_options, video_url
 
 
 class _Downloading:
@@ -47,15 +40,14 @@ class _Downloading:
         """True when made without a client: a connection of its own for each download, and no key."""
         return self._pool is None
 
-    def _plan(self, url: str, request_id: str | None, dest: object, options: Mapping[str, object]) -> Plan:
-        """Check a download's arguments, before anything is fetched or written.
+    def _plan(self, url: str, options: dict[str, object], target: Path | None = None) -> Plan:
+        """Check a download's options and URL, before anything is fetched or written.
 
         Raises:
-            InvalidParameterError: an argument is wrong (``ParameterTypeError`` for its type).
-            DownloadError: the URL is not a valid http(s) URL, or the file system refused `dest`.
+            InvalidParameterError: an option is wrong (``ParameterTypeError`` for its type).
+            DownloadError: the URL is not a valid http(s) URL.
         """
         checked = check_options(default=self._timeout, **options)
-        target = destination(dest, url, request_id)
         return Plan(url, video_url(url), target, *checked, key=self._key)
 
 
@@ -84,12 +76,66 @@ class Downloader(_Downloading):
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> Path:
         """Check the arguments, then save the video at `url` in `dest` (see :meth:`Video.download`)."""
-        options = {"overwrite": overwrite, "progress": progress, "timeout": timeout, "max_bytes": max_bytes}
-        job = self._plan(url, request_id, dest, options)
+        options: dict[str, object] = {
+            "overwrite": overwrite,
+            "progress": progress,
+            "timeout": timeout,
+            "max_bytes": max_bytes,
+        }
+        target = destination(dest, url, request_id)
+        plan = self._plan(url, options, target)
+        with self._connection() as http, staged(target, url, plan.overwrite) as partial:
+            for _ in chunks(http, Run(plan, partial)):
+                pass
+        return target
+
+    def read(
+        self,
+        url: str,
+        *,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> bytes:
+        """Check the options, then return the video at `url`, whole (see :meth:`Video.read`)."""
+        options: dict[str, object] = {"progress": progress, "timeout": timeout, "max_bytes": max_bytes}
+        plan = self._plan(url, options)
+        memory = Memory()
+        with self._connection() as http:
+            for _ in chunks(http, Run(plan, memory)):
+                pass
+        return memory.value()
+
+    def iter_bytes(
+        self,
+        url: str,
+        *,
+        chunk_size: int | None = None,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Generator[bytes, None, None]:
+        """Check the options now, then yield the video at `url` chunk by chunk (see :meth:`Video.iter_bytes`)."""
+        options: dict[str, object] = {
+            "chunk_size": chunk_size,
+            "progress": progress,
+            "timeout": timeout,
+            "max_bytes": max_bytes,
+        }
+        return self._stream(self._plan(url, options))
+
+    def _stream(self, plan: Plan) -> Generator[bytes, None, None]:
+        with self._connection() as http:
+            yield from chunks(http, Run(plan, Passing(plan.url)))
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[httpx.Client]:
+        """The client's pool, or, detached, a connection of this download's own."""
         if self._pool is not None:
-            return _save(self._pool, job)
+            yield self._pool
+            return
         with httpx.Client(headers={"User-Agent": USER_AGENT}) as http:
-            return _save(http, job)
+            yield http
 
 
 class AsyncDownloader(_Downloading):
@@ -119,196 +165,65 @@ class AsyncDownloader(_Downloading):
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> Path:
         """:meth:`Downloader.download`, awaited."""
-        options = {"overwrite": overwrite, "progress": progress, "timeout": timeout, "max_bytes": max_bytes}
-        job = self._plan(url, request_id, dest, options)
-        if self._pool is not None:
-            return await _asave(self._pool.next(), job)
-        async with httpx.AsyncClient(headers={"User-Agent": USER_AGENT}) as http:
-            return await _asave(http, job)
-
-
-class _Run:
-    """One download under way: its plan, its attempts, what has arrived, the file being written.
-
-    The sync and async loops share it: they only send its requests and hand it what comes back.
-    """
-
-    def __init__(self, plan: Plan, partial: Partial, deadline: Deadline) -> None:
-        self.plan = plan
-        self.partial = partial
-        self.deadline = deadline
-        self.transfer = Transfer(plan.url, plan.max_bytes)
-        self.tries = Tries(plan.url, deadline)
-        self.expired = False  # the async loop's deadline cancelled what it awaited
-        self._url: httpx.URL | None = None  # the attempt's next hop; None once it is over
-        self._keyed = False  # whether the key goes with it
-        self._hops = 0
-
-    def another(self) -> bool:
-        """Whether to make another attempt, which starts at the video's URL (see :meth:`Tries.another`)."""
-        if not self.tries.another():
-            return False
-        (self._url, self._keyed), self._hops = self.plan.first_hop(), 0
-        return True
-
-    def hop(self) -> tuple[httpx.URL, dict[str, Any]] | None:
-        """The URL and request options of this attempt's next request, or None once it is over."""
-        if self._url is None:
-            return None
-        options: dict[str, Any] = {
-            "headers": self.transfer.headers(),
-            "timeout": self.plan.timeout.for_attempt(self.deadline.remaining()),
-            "follow_redirects": False,
+        options: dict[str, object] = {
+            "overwrite": overwrite,
+            "progress": progress,
+            "timeout": timeout,
+            "max_bytes": max_bytes,
         }
-        if self._keyed:
-            options["auth"] = self.plan.key  # httpx's auth flow adds the key, and redacts it after
-        return self._url, options
+        target = destination(dest, url, request_id)
+        plan = self._plan(url, options, target)
+        async with self._connection() as http:
+            with staged(target, url, plan.overwrite) as partial:
+                async for _ in achunks(http, Run(plan, partial)):
+                    pass
+        return target
 
-    def opened(self, answer: httpx.Response) -> bool:
-        """Whether `answer`'s body is the video's to read; after a redirect, the next hop follows it.
+    async def read(
+        self,
+        url: str,
+        *,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> bytes:
+        """:meth:`Downloader.read`, awaited."""
+        options: dict[str, object] = {"progress": progress, "timeout": timeout, "max_bytes": max_bytes}
+        plan = self._plan(url, options)
+        memory = Memory()
+        async with self._connection() as http:
+            async for _ in achunks(http, Run(plan, memory)):
+                pass
+        return memory.value()
 
-        Raises:
-            DownloadError: an answer that cannot be the video (see :meth:`Transfer.begin`).
-        """
-        target = self.transfer.redirect(answer, self._hops)
-        if target is not None:
-            self._url, self._keyed = self.plan.next_hop(target, self._keyed)
-            self._hops += 1
-            return False
-        self._url = None
-        start = self.transfer.begin(answer)
-        if start is Start.AGAIN:
-            self.tries.failure = DownloadError(_CHANGED, url=self.plan.url)
-            return False
-        if start is Start.FRESH:
-            self.partial.restart()
-        return True
+    def iter_bytes(
+        self,
+        url: str,
+        *,
+        chunk_size: int | None = None,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> AsyncGenerator[bytes, None]:
+        """:meth:`Downloader.iter_bytes` for ``async for``: the options are checked now, at the call."""
+        options: dict[str, object] = {
+            "chunk_size": chunk_size,
+            "progress": progress,
+            "timeout": timeout,
+            "max_bytes": max_bytes,
+        }
+        return self._stream(self._plan(url, options))
 
-    def take(self, chunk: bytes) -> None:
-        """Write a chunk of the body, within max_bytes and the deadline, and report progress."""
-        self.transfer.admit(len(chunk))
-        self.partial.write(chunk)
-        self.transfer.written += len(chunk)
-        if self.plan.progress is not None:
-            self.plan.progress(self.transfer.written, self.transfer.total)
-        if self.deadline.remaining() <= 0:
-            raise self._failed(None)
+    async def _stream(self, plan: Plan) -> AsyncGenerator[bytes, None]:
+        async with self._connection() as http, contextlib.aclosing(achunks(http, Run(plan, Passing(plan.url)))) as body:
+            async for chunk in body:
+                yield chunk
 
-    def finish(self) -> None:
-        """Move the whole file into place, or raise what ended the attempts (out of time, or of tries)."""
-        failure = self.tries.failure
-        if self.expired or failure is not None:
-            raise self._failed(failure) from failure
-        self.transfer.check_complete()
-        self.partial.commit()
-
-    def _failed(self, failure: Exception | None) -> DownloadError:
-        if self.expired or self.deadline.remaining() <= 0:
-            return DownloadTimeoutError(f"the download did not finish within {self.deadline.seconds:g} s",
-                                        url=self.plan.url)  # fmt: skip
-        reason = str(failure) if isinstance(failure, DownloadError) else type(failure).__name__
-        return DownloadError(f"the download kept failing ({reason})", url=self.plan.url)
-
-
-class _Cutoff:
-    """Ends a blocked sync read at the deadline, by shutting down the socket of the answer being read.
-
-    httpx fixes a request's read timeout when it starts, and a server trickling bytes never trips
-    it; so a timer thread shuts the socket down at the deadline, which ends a read at once. It only
-    touches an HTTP/1.1 connection (one request at a time) while its body is being read, and stops
-    watching before the connection can go back to the pool. Before the answer's head arrives, each
-    step (connecting, waiting for the head) already has a timeout no longer than the time left.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self._lock = threading.Lock()
-        self._stream: Any = None  # the httpcore network stream being read, while its body is
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-        self._fired = False
-
-    def __enter__(self) -> _Cutoff:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
-
-    @contextlib.contextmanager
-    def watching(self, answer: httpx.Response) -> Iterator[None]:
-        """Watch the connection of `answer` while its body is read."""
-        if answer.http_version == "HTTP/1.1":
-            with self._lock:
-                self._stream = answer.extensions.get("network_stream")
-                if self._fired:
-                    _shut(self._stream)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._stream = None
-
-    def _fire(self) -> None:
-        with self._lock:
-            self._fired = True
-            _shut(self._stream)
-
-
-def _shut(stream: Any) -> None:
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            # socket.socket's own shutdown, also for an SSLSocket, whose override would unwrap TLS
-            # under the reading thread; the kernel then ends the blocked read.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def _fetch(http: httpx.Client, run: _Run, cutoff: _Cutoff) -> None:
-    """One attempt: a request and its redirects, then the body, written as it arrives."""
-    while (hop := run.hop()) is not None:
-        with http.stream("GET", hop[0], **hop[1]) as answer, cutoff.watching(answer):
-            if run.opened(answer):
-                for chunk in answer.iter_raw():
-                    run.take(chunk)
-
-
-def _save(http: httpx.Client, plan: Plan) -> Path:
-    deadline = Deadline(plan.timeout.total)
-    with staged(plan.target, plan.url, plan.overwrite) as partial, _Cutoff(deadline.remaining()) as cutoff:
-        run = _Run(plan, partial, deadline)
-        while run.another():
-            with run.tries:
-                _fetch(http, run, cutoff)
-        run.finish()
-    return plan.target
-
-
-async def _afetch(http: httpx.AsyncClient, run: _Run) -> None:
-    """One attempt of an async download (see :func:`_fetch`)."""
-    while (hop := run.hop()) is not None:
-        async with http.stream("GET", hop[0], **hop[1]) as answer:
-            if run.opened(answer):
-                async for chunk in answer.aiter_raw():
-                    run.take(chunk)
-
-
-async def _asave(http: httpx.AsyncClient, plan: Plan) -> Path:
-    # Imported here: asyncio alone would double `import qubrid_video` for sync users.
-    import asyncio  # noqa: PLC0415
-
-    deadline = Deadline(plan.timeout.total)
-    with staged(plan.target, plan.url, plan.overwrite) as partial:
-        run = _Run(plan, partial, deadline)
-        # Cancelling what is awaited bounds an async read; the sync loop has _Cutoff for that.
-        timer = asyncio.timeout(deadline.remaining())
-        try:
-            async with timer:
-                while run.another():
-                    with run.tries:
-                        await _afetch(http, run)
-        except TimeoutError:
-            if not timer.expired():
-                raise
-            run.expired = True  # reported by finish(), outside this block: the cancelled read is not its context
-        run.finish()
-    return plan.target
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[httpx.AsyncClient]:
+        """The client's next pool, or, detached, a connection of this download's own."""
+        if self._pool is not None:
+            yield self._pool.next()
+            return
+        async with httpx.AsyncClient(headers={"User-Agent": USER_AGENT}) as http:
+            yield http

@@ -42,7 +42,9 @@ def destination(dest: object, url: str, request_id: str | None) -> Path:
         DownloadError: the file system refused to look at it (a name too long...).
     """
     if not isinstance(dest, str | os.PathLike):
-        raise ParameterTypeError("dest", f"expected a file or directory path, got {type(dest).__name__}")
+        # A file object (io.BytesIO...) is a natural guess: name the way to get the bytes in memory.
+        hint = "; for the bytes in memory use read(), or iter_bytes() to stream them" if hasattr(dest, "write") else ""
+        raise ParameterTypeError("dest", f"expected a file or directory path, got {type(dest).__name__}{hint}")
     raw = os.fspath(dest)
     if not isinstance(raw, str) or not raw:
         raise InvalidParameterError("dest", "expected a non-empty file or directory path")

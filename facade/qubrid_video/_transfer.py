@@ -78,21 +78,24 @@ class Plan:
     Attributes:
         url: The video's URL, as given (errors carry it so).
         address: The same URL, parsed.
-        target: The absolute path of the file to write.
+        target: The absolute path of the file to write; None when the bytes stay in memory
+            (``read()``) or are handed on as they arrive (``iter_bytes()``).
         overwrite: Replace an existing file.
         progress: Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk.
         timeout: ``total`` bounds the whole download, resumes and redirects included.
-        max_bytes: The most bytes the file may have.
+        max_bytes: The most bytes the video may have.
+        chunk_size: The size of each chunk handed on (the last may be shorter); None: as they arrive.
         key: The API key, sent while the download stays on the API's own origin; None never sends it.
     """
 
     url: str
     address: httpx.URL
-    target: Path
+    target: Path | None
     overwrite: bool
     progress: Progress | None
     timeout: Timeout
     max_bytes: int
+    chunk_size: int | None
     key: ApiKey | None = attrs.field(repr=False)
 
     def first_hop(self) -> tuple[httpx.URL, bool]:
@@ -105,19 +108,29 @@ class Plan:
 
 
 def check_options(
-    *, overwrite: object, progress: object, timeout: object, max_bytes: object, default: Timeout
-) -> tuple[bool, Progress | None, Timeout, int]:
-    """Check a download's options: `overwrite`, `progress`, the time limits and `max_bytes`, as they are to be used.
+    *,
+    progress: object,
+    timeout: object,
+    max_bytes: object,
+    default: Timeout,
+    overwrite: object = False,
+    chunk_size: object = None,
+) -> tuple[bool, Progress | None, Timeout, int, int | None]:
+    """Check a download's options, as they are to be used (in :class:`Plan`'s order).
+
+    `overwrite` is ``download()``'s, `chunk_size` ``iter_bytes()``'s.
 
     Raises:
-        InvalidParameterError: a timeout or max_bytes that is not positive (``ParameterTypeError``
-            for one of the wrong type, or for a non-bool `overwrite` or a non-callable `progress`).
+        InvalidParameterError: a timeout, max_bytes or chunk_size that is not positive
+            (``ParameterTypeError`` for one of the wrong type, or for a non-bool `overwrite` or
+            a non-callable `progress`).
     """
     return (
         bool(_validate.flag("overwrite", overwrite)),
         _validate.callback("progress", progress),
         coerce_timeout("timeout", timeout, default),
         _validate.whole("max_bytes", max_bytes, unit="bytes"),
+        None if chunk_size is None else _validate.whole("chunk_size", chunk_size, unit="bytes"),
     )
 
 

@@ -2,14 +2,15 @@
 
 :class:`Videos` owns the endpoint: its path, what a 200 from it holds, and the arguments checked
 before anything is sent. It hands one :class:`._call.Call` to its client's send loop. A
-:class:`Video` holds what was generated and the downloader that fetches it, not the client.
+:class:`Video` holds what was generated and the downloader that fetches it (to a file, into
+memory, or chunk by chunk), not the client; in a notebook it shows as a player (:mod:`._display`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import httpx
 from ._call import Call, Endpoint
 from ._choices import AspectRatio, Model, Resolution
 from ._config import ClientOptions, Timeout, coerce_timeout
+from ._display import video_html
 from ._download import AsyncDownloader, Downloader
 from ._media import MediaInput
 from ._request import GenerateParams, prepare
@@ -167,6 +169,18 @@ class _VideoBase:
         # Pickles keep the data; the live response and the downloader (a pool, a key) stay behind.
         return (_restore, (type(self), self.url, self.created, self.request_id))
 
+    def _repr_html_(self) -> str:
+        """The video as HTML for Jupyter: a player on its URL, its request id and a link (nothing is fetched)."""
+        return video_html(self.url, self.request_id, self.created)
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, str]:
+        """IPython's rich display: ``text/html`` (:meth:`_repr_html_`) and ``text/plain`` (the repr)."""
+        bundle = {"text/html": self._repr_html_(), "text/plain": repr(self)}
+        return {kind: text for kind, text in bundle.items()
+                if (include is None or kind in include) and (exclude is None or kind not in exclude)}  # fmt: skip
+
 
 @attrs.frozen
 class Video(_VideoBase):
@@ -178,8 +192,12 @@ class Video(_VideoBase):
         request_id: The API's id for the request that made it, for support.
         response: The raw ``httpx.Response`` of the generation: headers, and the body the SDK read
             (``.json()``, ``.text``); its request's key is redacted. None after unpickling.
-        downloader: What ``download()`` uses: the client's (``client.downloader``), or after
-            unpickling a detached one, which sends no key.
+        downloader: What ``download()``, ``read()`` and ``iter_bytes()`` use: the client's
+            (``client.downloader``), or after unpickling a detached one, which sends no key.
+
+    In Jupyter a video shows as a player on its URL, with its request id and a link. The SDK
+    fetches nothing to show it; the browser asks the URL for the first frame and the length,
+    and for the rest when played.
     """
 
     downloader: Downloader = attrs.field(factory=Downloader, repr=False, eq=False)
@@ -215,14 +233,84 @@ class Video(_VideoBase):
         return self.downloader.download(self.url, self.request_id, dest, overwrite=overwrite, progress=progress,
                                         timeout=timeout, max_bytes=max_bytes)  # fmt: skip
 
+    def read(
+        self,
+        *,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> bytes:
+        """Download the video into memory and return its bytes, under the same rules as :meth:`download`.
+
+        After a dropped connection it resumes with ``Range`` (or starts over, when the server
+        cannot resume or the video changed). The key goes only to the API's own origin.
+
+        Args:
+            progress: Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk.
+            timeout: Seconds for the whole download, resumes and redirects included, or a
+                :class:`Timeout` (its ``total``); defaults to the client's.
+            max_bytes: The largest video accepted (8 GiB by default, as for ``download()``):
+                lower it to what your memory holds.
+
+        Returns:
+            The whole video.
+
+        Raises:
+            DownloadError: the video could not be fetched whole, or is larger than `max_bytes`
+                (no bytes are returned). ``DownloadTimeoutError`` when the deadline passed.
+            InvalidParameterError: an argument is wrong; nothing was fetched.
+        """
+        return self.downloader.read(self.url, progress=progress, timeout=timeout, max_bytes=max_bytes)
+
+    def iter_bytes(
+        self,
+        *,
+        chunk_size: int | None = None,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Generator[bytes, None, None]:
+        """Stream the video: its bytes chunk by chunk, never all in memory, under :meth:`download`'s rules.
+
+        The arguments are checked at the call; the download starts at the first ``next()``.
+        After a dropped connection it resumes with ``Range`` exactly after the bytes already
+        yielded; if the server cannot (no ``ETag`` or ``Last-Modified``, a range ignored, or the
+        video changed), it raises instead of yielding the video again from the start. The deadline
+        counts the time your loop takes between chunks too. Breaking out of the loop early closes
+        the connection (for a generator kept in a variable, call its ``close()``, or use
+        ``contextlib.closing``).
+
+        Args:
+            chunk_size: The size of each chunk (the last may be shorter); None: as they arrive.
+            progress: Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk.
+            timeout: Seconds for the whole download, or a :class:`Timeout`; defaults to the client's.
+            max_bytes: The largest video accepted (8 GiB by default): a larger announced length is
+                refused before the first chunk; a body growing past it raises once it does.
+
+        Returns:
+            An iterator of the video's chunks; together they are the whole video.
+
+        Raises:
+            DownloadError: while iterating, the video could not be fetched whole, could not be
+                resumed after the bytes yielded, or grew past `max_bytes`.
+                ``DownloadTimeoutError`` when the deadline passed.
+            InvalidParameterError: at the call, an argument is wrong; nothing was fetched.
+        """
+        return self.downloader.iter_bytes(
+            self.url, chunk_size=chunk_size, progress=progress, timeout=timeout, max_bytes=max_bytes
+        )
+
 
 @attrs.frozen
 class AsyncVideo(_VideoBase):
-    """A generated video, from :class:`AsyncQubrid`; ``download`` is awaitable.
+    """A generated video, from :class:`AsyncQubrid`; ``download`` and ``read`` are awaitable, ``iter_bytes`` async.
 
     Attributes:
         url, created, request_id, response: As :class:`Video`'s.
-        downloader: What ``download()`` uses: the client's, or after unpickling a detached one.
+        downloader: What ``download()``, ``read()`` and ``iter_bytes()`` use: the client's, or
+            after unpickling a detached one.
+
+    In Jupyter it shows as :class:`Video` does.
     """
 
     downloader: AsyncDownloader = attrs.field(factory=AsyncDownloader, repr=False, eq=False)
@@ -237,5 +325,40 @@ class AsyncVideo(_VideoBase):
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> Path:
         """:meth:`Video.download`, awaited: the same arguments, checks, errors and result."""
-        return await self.downloader.download(self.url, self.request_id, dest, overwrite=overwrite,
-                                              progress=progress, timeout=timeout, max_bytes=max_bytes)  # fmt: skip
+        return await self.downloader.download(
+            self.url,
+            self.request_id,
+            dest,
+            overwrite=overwrite,
+            progress=progress,
+            timeout=timeout,
+            max_bytes=max_bytes,
+        )
+
+    async def read(
+        self,
+        *,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> bytes:
+        """:meth:`Video.read`, awaited: the same arguments, checks, errors and result."""
+        return await self.downloader.read(self.url, progress=progress, timeout=timeout, max_bytes=max_bytes)
+
+    def iter_bytes(
+        self,
+        *,
+        chunk_size: int | None = None,
+        progress: Progress | None = None,
+        timeout: float | Timeout | httpx.Timeout | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> AsyncGenerator[bytes, None]:
+        """:meth:`Video.iter_bytes` for ``async for``: the same arguments, checks and errors.
+
+        The arguments are checked at the call (not awaited). Breaking out of ``async for`` leaves
+        the generator to be closed later, by the garbage collector; to close the connection at
+        once, iterate inside ``async with contextlib.aclosing(video.iter_bytes()) as chunks:``.
+        """
+        return self.downloader.iter_bytes(
+            self.url, chunk_size=chunk_size, progress=progress, timeout=timeout, max_bytes=max_bytes
+        )
