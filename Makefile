@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install demo drift bench test-quick generate check-generated lint format typecheck test clean
+.PHONY: install demo drift bench test-quick generate check-generated lint format typecheck docs test clean
 
 install: $(STAMP)
 
@@ -67,12 +67,17 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: check-generated lint typecheck
+# The documentation site, into site/: warnings (a broken link, a docstring griffe cannot read) fail it.
+# Offline: the theme loads no web fonts and no plugin fetches anything.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+test: check-generated lint typecheck docs
 	$(BIN)/python -m pytest
 
 # The same without the heavy reliability variants (the 5,000-call soak), for a quick local loop.
-test-quick: check-generated lint typecheck
+test-quick: check-generated lint typecheck docs
 	$(BIN)/python -m pytest -m 'not heavy'
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache out dist
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache out dist site

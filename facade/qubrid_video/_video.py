@@ -306,7 +306,10 @@ class AsyncVideo(_VideoBase):
     """A generated video, from :class:`AsyncQubrid`; ``download`` and ``read`` are awaitable, ``iter_bytes`` async.
 
     Attributes:
-        url, created, request_id, response: As :class:`Video`'s.
+        url: Where the video can be downloaded, as :class:`Video`'s.
+        created: When the API created it, as :class:`Video`'s.
+        request_id: The API's id for the request that made it, as :class:`Video`'s.
+        response: The raw ``httpx.Response`` of the generation, as :class:`Video`'s.
         downloader: What ``download()``, ``read()`` and ``iter_bytes()`` use: the client's, or
             after unpickling a detached one.
 
