@@ -248,6 +248,16 @@ async def _serve_chunked_cut(writer: asyncio.StreamWriter, ask: Ask) -> None:
     await _send(writer, _head("200 OK", "Transfer-Encoding: chunked") + b"%x\r\n%b\r\n" % (len(VIDEO), VIDEO))
 
 
+async def _serve_chunked(writer: asyncio.StreamWriter, ask: Ask) -> None:
+    """VIDEO whole but of unknown length: chunked, in 16 pieces `param` seconds apart, properly ended."""
+    await _send(writer, _head("200 OK", "Transfer-Encoding: chunked", 'ETag: "c"'))
+    piece = len(VIDEO) // 16
+    for start in range(0, len(VIDEO), piece):
+        await _send(writer, b"%x\r\n%b\r\n" % (piece, VIDEO[start : start + piece]))
+        await asyncio.sleep(float(ask.param))
+    await _send(writer, b"0\r\n\r\n")
+
+
 async def _serve_unframed(writer: asyncio.StreamWriter, ask: Ask) -> None:
     """Half of VIDEO with neither Content-Length nor chunked encoding: the close alone ends the body."""
     await _send(writer, _head("200 OK", 'ETag: "u"') + VIDEO[: len(VIDEO) // 2])
@@ -304,6 +314,7 @@ DOWNLOAD_MODES: dict[str, Callable[[asyncio.StreamWriter, Ask], Awaitable[None]]
     "stall": _serve_stall,
     "endless": _serve_endless,
     "huge": _serve_huge,
+    "chunked": _serve_chunked,
     "chunked_cut": _serve_chunked_cut,
     "unframed": _serve_unframed,
     "gzip": _serve_gzip,

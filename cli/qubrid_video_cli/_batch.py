@@ -41,7 +41,7 @@ from ._exits import (
 from ._jobs import MANIFEST, Job, name_outputs, parse_jobs
 from ._ledger import WITH_VIDEO, Ledger, lock
 from ._plan import DONE, INVALID, UNCERTAIN, Plan
-from ._progress import Tally
+from ._progress import Tally, say
 from ._summary import Outcome, summarize
 
 RATE_LIMIT_ROUNDS = 5
@@ -96,7 +96,7 @@ class RateGate:
         """Hold all new requests for `seconds`, saying so on stderr (once per pause, not per line that meets it)."""
         now = time.monotonic()
         if self.resume_at <= now or now + seconds >= self.resume_at + 1:
-            click.echo(f"qubrid-video: rate limited: pausing all lines for {_seconds(seconds)} s", err=True)
+            say(f"qubrid-video: rate limited: pausing all lines for {_seconds(seconds)} s")
         self.resume_at = max(self.resume_at, now + seconds)
 
     async def wait(self) -> None:

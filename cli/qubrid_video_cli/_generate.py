@@ -12,10 +12,11 @@ from typing import Any
 import click
 import qubrid_video as qv
 
+from ._complete import complete_aspect_ratio, complete_model, complete_resolution
 from ._connect import client_settings
 from ._exits import EPILOG, JsonCommand, reported
 from ._progress import Spinner
-from ._save import TIMEOUT_HELP, check_destination, save
+from ._save import TIMEOUT_HELP, check_destination, is_directory, named, save
 
 # The command's option for each SDK parameter, so errors speak the command's words.
 OPTIONS = {"dest": "-o/--output", "overwrite": "--overwrite", "save_audio": "--no-save-audio",
@@ -24,19 +25,23 @@ OPTIONS = {"dest": "-o/--output", "overwrite": "--overwrite", "save_audio": "--n
 
 @click.command(cls=JsonCommand, epilog=EPILOG)
 @click.argument("prompt")
-@click.option("--model", default="p-video", show_default=True, help="Video model.")
+@click.option("--model", default="p-video", show_default=True, metavar="MODEL", shell_complete=complete_model,
+              help="Video model.")  # fmt: skip
 @click.option("--image", metavar="PATH|URL", help="Input image: a local file (uploaded) or an http(s) URL.")
 @click.option("--audio", metavar="PATH|URL", help="Input audio: a local file (uploaded) or an http(s) URL.")
 @click.option("--duration", type=int, help="Seconds of video.")
-@click.option("--resolution", help="e.g. 480p, 720p, 1080p.")
+@click.option("--resolution", metavar="RESOLUTION", shell_complete=complete_resolution,
+              help="720p or 1080p (other values are sent as given; the API decides).")  # fmt: skip
 @click.option("--fps", type=int, help="Frames per second.")
-@click.option("--aspect-ratio", help="e.g. 16:9, 9:16, 1:1.")
+@click.option("--aspect-ratio", metavar="RATIO", shell_complete=complete_aspect_ratio,
+              help="16:9, 9:16, 1:1, 4:3, 3:4, 3:2 or 2:3 (others are sent as given).")  # fmt: skip
 @click.option("--draft", is_flag=True, help="Faster, lower-quality preview.")
 @click.option("--no-save-audio", is_flag=True, help="Drop the input audio from the video.")
 @click.option("--no-prompt-upsampling", is_flag=True, help="Use the prompt exactly as given.")
 @click.option("-o", "--output", default=".", show_default=True, metavar="FILE|DIR",
-              help="Where to save the video (a directory takes the name from the URL). Checked before anything "
-                   "is sent: the directory must exist and be writable.")  # fmt: skip
+              help="Where to save the video. In a directory it is named <prompt-slug>-<request id>.mp4 (a free "
+                   "NAME-2.mp4 if that is taken). Checked before anything is sent: the directory must exist and "
+                   "be writable.")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace an existing file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result object and nothing else.")
 @click.option("--idempotency-key", metavar="KEY",
@@ -82,4 +87,7 @@ def generate(
                     **{k: v for k, v in fields.items() if v is not None},
                 )
                 report.in_flight = False
+            if is_directory(output):
+                target = named(target, report.video, prompt, overwrite=overwrite)
+                report.output = str(target)  # a failed download's printed command then names this file
             save(report.video, target, overwrite=overwrite, as_json=as_json, timeout=timeout)

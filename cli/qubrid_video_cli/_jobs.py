@@ -157,7 +157,7 @@ def _parse_line(number: int, raw: bytes, base: Path) -> Job:
     try:
         job.fields, job.fingerprint, output = _validate(data, base)
         if output is not None:  # checked apart: a line with a bad name still counts among its twins
-            job.output, job.named = _check_name(output), True
+            job.output, job.named = check_name(output), True
     except InvalidLine as exc:
         job.fail(str(exc))
     return job
@@ -243,7 +243,7 @@ def _media(name: str, value: object, base: Path) -> str:
     return str(path)
 
 
-def _check_name(output: object) -> str:
+def check_name(output: object) -> str:
     """An output must be a plain, visible, portable file name inside the output directory; returns it."""
     if not isinstance(output, str):
         raise InvalidLine(f"output: expected a file name (a string), got {_kind(output)}")
@@ -282,7 +282,7 @@ def _fold(name: str) -> str:
 
 def _usable(name: object) -> bool:
     try:
-        _check_name(name)
+        check_name(name)
     except InvalidLine:
         return False
     return True

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -224,36 +223,6 @@ def test_batch_backs_off_as_a_whole_on_429(emulator: Emulator, tmp_path: Path) -
     assert emulator.generations == 4
 
 
-def test_progress_is_drawn_in_a_real_terminal(tmp_path: Path) -> None:
-    """In a terminal the spinner and download bar are drawn, and the last line names the file."""
-    with Emulator(EmulatorConfig(latency=1.0)) as emulator:
-        emulator.inject("slow_download", delay=1.0)
-        pid, fd = pty.fork()
-        if pid == 0:  # the child: the command, attached to the terminal
-            os.environ.update(_env(emulator))
-            os.execv(QUBRID_VIDEO, [QUBRID_VIDEO, "generate", "A fox", *SMALL, "-o", str(tmp_path / "t.mp4")])
-        screen = b""
-        while True:
-            ready, _, _ = select.select([fd], [], [], 30)
-            if not ready:
-                break
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-        _, status = os.waitpid(pid, 0)
-    text = screen.decode()
-    assert os.waitstatus_to_exitcode(status) == 0, text
-    assert "generating with p-video" in text
-    assert any(frame in text for frame in "⠋⠙⠹⠸")
-    assert "downloading [" in text
-    assert "ETA" in text
-    assert text.strip().splitlines()[-1].startswith(f"saved {tmp_path / 't.mp4'} (")
-
-
 def test_json_output_stays_clean_without_a_terminal(emulator: Emulator, tmp_path: Path) -> None:
     """Piped, --json prints exactly one JSON object and no progress at all."""
     command = [QUBRID_VIDEO, "generate", "A fox", *SMALL, "--json", "-o", str(tmp_path)]
@@ -271,6 +240,27 @@ def test_make_demo_script(tmp_path: Path) -> None:
                             text=True, timeout=120, check=True)  # fmt: skip
     assert "1280x720, 24 fps, 5.00 s, h264" in result.stdout
     assert "built-in emulator" in result.stdout
+
+
+def test_version_names_the_sdk_and_python() -> None:
+    """--version prints the SDK's version and the Python running it, and exits 0."""
+    import qubrid_video
+
+    result = subprocess.run([QUBRID_VIDEO, "--version"], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout == f"qubrid-video {qubrid_video.__version__} (Python {platform.python_version()})\n"
+
+
+def test_python_m_runs_the_command(emulator: Emulator, tmp_path: Path) -> None:
+    """`python -m qubrid_video_cli` is the same command: --version, and a real generation."""
+    version = subprocess.run([sys.executable, "-m", "qubrid_video_cli", "--version"], capture_output=True, text=True,
+                             timeout=60, check=True)  # fmt: skip
+    assert version.stdout.startswith("qubrid-video ")
+    result = subprocess.run([sys.executable, "-m", "qubrid_video_cli", "generate", "A fox", *SMALL, "--json", "-o",
+                             str(tmp_path)], env={**os.environ, **_env(emulator)}, capture_output=True, text=True,
+                            timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert Path(json.loads(result.stdout)["path"]).is_file()
+    assert len(emulator.requests()) == 1
 
 
 def test_help_lists_exit_statuses() -> None:

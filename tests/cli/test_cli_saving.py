@@ -307,22 +307,6 @@ def test_emulator_command_cleans_up_on_sigterm_and_sigint(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_name_taken_after_generation_gets_a_free_name_in_the_printed_command(
-    emulator: Emulator, tmp_path: Path
-) -> None:
-    """When the file named from the URL already exists, the printed command saves beside it, and works."""
-    first = _run(emulator, "generate", "A fox", *SMALL, "--json", "-o", str(tmp_path))
-    taken = Path(json.loads(first.stdout)["path"])
-    second = _run(emulator, "generate", "A fox", *SMALL, "-o", str(tmp_path))  # the same render, the same name
-    assert second.returncode == 10, second.stderr
-    assert "it was left alone" in second.stderr
-    argv = _save_command(second.stderr)
-    assert argv[-1] == str(taken.with_name(f"{taken.stem}-2{taken.suffix}"))
-    saved = _run(emulator, *argv)
-    assert saved.returncode == 0, saved.stderr
-    assert Path(argv[-1]).read_bytes() == taken.read_bytes()
-
-
 def test_a_name_too_long_for_the_temporary_file_is_refused_before_paying(emulator: Emulator, tmp_path: Path) -> None:
     """A file name the file system takes, but not with the download's temporary-name decoration, is refused first."""
     result = _run(emulator, "generate", "A fox", *SMALL, "-o", str(tmp_path / ("f" * 245 + ".mp4")))
