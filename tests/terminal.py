@@ -40,7 +40,12 @@ class Session:
 
 
 def in_terminal(
-    argv: Sequence[str], env: Mapping[str, str], *, timeout: float = 120, interrupt_on: re.Pattern[bytes] | None = None
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    timeout: float = 120,
+    interrupt_on: re.Pattern[bytes] | None = None,
+    size: tuple[int, int] = (ROWS, COLUMNS),
 ) -> Session:
     """Run `argv` attached to a fresh pty until it exits and closes the terminal; return what it showed.
 
@@ -49,9 +54,10 @@ def in_terminal(
         env: Its environment.
         timeout: Seconds it may take (an AssertionError after them, the command killed).
         interrupt_on: Send it SIGINT, as Ctrl-C would, once its output matches this.
+        size: The window's rows and columns ((0, 0): a pty nobody sized, as under ``script``).
     """
     master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
     try:
         proc = subprocess.Popen(list(argv), env=dict(env), stdin=slave, stdout=slave, stderr=slave)
     finally:

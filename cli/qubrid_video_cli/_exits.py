@@ -62,7 +62,8 @@ EPILOG = (
     "6 model not found (404); 7 rate limited (429); 8 server error (5xx, unusable answer); "
     "9 network or timeout; 10 download failed or destination exists (after a generation, the "
     "video's URL and request id are printed); 11 some batch lines failed; "
-    "12 not found (404): check the base URL (QUBRID_BASE_URL); 130 interrupted (Ctrl-C); "
+    "12 not found (404): check the base URL (QUBRID_BASE_URL); 13 another batch is running on the "
+    "same --out; 130 interrupted (Ctrl-C); "
     "143 terminated (SIGTERM); 129 hung up (SIGHUP)."
 )
 

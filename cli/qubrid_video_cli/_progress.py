@@ -15,6 +15,7 @@ when something is drawn: ``qubrid-video --help`` never imports it.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 from collections.abc import MutableMapping
@@ -44,10 +45,16 @@ def human_bytes(count: float) -> str:
 
 
 def is_terminal(stream: TextIO) -> bool:
-    """Whether `stream` is a terminal (a closed or detached stream is not)."""
+    """Whether `stream` is a terminal with a width to draw in (a closed or detached stream is not).
+
+    A pseudo-terminal nobody sized (``script -qc CMD >/dev/null``, some CI runners) reports 0
+    columns: nothing can be drawn there, so it is treated as a pipe.
+    """
     try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
+        if not stream.isatty():
+            return False
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, ValueError, OSError):
         return False
 
 

@@ -125,6 +125,16 @@ def test_nothing_progress_like_reaches_a_stderr_that_is_not_a_terminal(tmp_path:
     assert "\r" not in result.stdout
 
 
+def test_a_terminal_with_no_width_gets_no_progress_and_no_blank_lines(tmp_path: Path) -> None:
+    """A pty nobody sized (0 columns, as under `script -qc CMD >/dev/null`) is treated as a pipe: only `saved`."""
+    with Emulator(EmulatorConfig(latency=0.3)) as emulator:
+        session = in_terminal(command("generate", "A fox", *SMALL, "-o", str(tmp_path / "fox.mp4")),
+                              _env(emulator.base_url, emulator.api_key), size=(0, 0))  # fmt: skip
+    assert session.returncode == 0, session.raw
+    assert session.raw.startswith(b"saved "), session.raw
+    assert b"generating" not in session.raw
+
+
 def test_without_tqdm_the_command_says_which_extra_to_install(tmp_path: Path) -> None:
     """A missing tqdm is reported before any command runs (exit 2, the extra named), never after a paid generation."""
     script = tmp_path / "without_tqdm.py"
