@@ -20,6 +20,12 @@ def _model_set(models: Iterable[str] | None) -> frozenset[str] | None:
     return None if models is None else frozenset(models)
 
 
+def _names(names: Iterable[str]) -> frozenset[str]:
+    # A typed converter: mypy's attrs plugin cannot type ``converter=frozenset`` (a generic class),
+    # and then refuses ``EmulatorConfig(drift={"rename_url"})`` under --strict.
+    return frozenset(names)
+
+
 @attrs.frozen
 class KeyPolicy:
     """What one API key may do.
@@ -57,7 +63,7 @@ class EmulatorConfig:
     """
 
     keys: dict[str, KeyPolicy] = attrs.field(factory=lambda: {DEFAULT_API_KEY: KeyPolicy()})
-    models: frozenset[str] = attrs.field(default=frozenset({"p-video"}), converter=frozenset)
+    models: frozenset[str] = attrs.field(default=frozenset({"p-video"}), converter=_names)
     latency: float = 0.0
     max_body_bytes: int = 64 * 1024 * 1024
     fetch_remote: bool = False
@@ -65,7 +71,7 @@ class EmulatorConfig:
     fetch_max_bytes: int = 32 * 1024 * 1024
     render_workers: int = 2
     same_origin_files: bool = False
-    drift: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    drift: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     idle_timeout: float | None = attrs.field(default=10.0)
 
     @idle_timeout.validator

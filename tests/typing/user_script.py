@@ -25,7 +25,7 @@ def report(done: int, total: int | None) -> None:
 
 def right(out: Path) -> Path:
     with (
-        Emulator(EmulatorConfig(latency=0.0)) as emulator,
+        Emulator(EmulatorConfig(latency=0.0, models={"p-video", "x"}, drift={"created_string"})) as emulator,
         Qubrid(api_key=emulator.api_key, base_url=emulator.base_url, timeout=60) as client,
     ):
         image: MediaInput = ("cat.png", io.BytesIO(b"\x89PNG"), "image/png")
