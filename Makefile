@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install demo drift bench test-quick generate check-generated lint format typecheck docs test clean
+.PHONY: install demo drift bench test-quick generate check-generated lint format typecheck docs docs-publish test clean
 
 install: $(STAMP)
 
@@ -71,6 +71,10 @@ typecheck: $(STAMP)
 # Offline: the theme loads no web fonts and no plugin fetches anything.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# Release step (CONTRIBUTING.md): the same build, pushed to the gh-pages branch GitHub Pages serves.
+docs-publish: docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs gh-deploy --strict --force --no-history
 
 test: check-generated lint typecheck docs
 	$(BIN)/python -m pytest

@@ -146,6 +146,21 @@ def test_python_sample_runs(block: Block, emulator: Emulator, tmp_path: Path) ->
     assert pending == 0, f"{block.name} never met the fault it is marked with"
 
 
+@pytest.mark.parametrize("page", [p for p in PAGES if any(b.page == p for b in PYTHON)], ids=lambda p: p.name)
+def test_python_samples_pass_mypy_strict(page: Path, tmp_path: Path) -> None:
+    """A reader who copies a page's samples into a strictly typed project gets no type errors."""
+    files: list[str] = []
+    for block in (b for b in PYTHON if b.page == page):
+        name = block.title or f"sample_{block.line}.py"
+        (tmp_path / name).write_text(block.code, encoding="utf-8")
+        files.append(name)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file=", *files],
+        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, f"{page.name}: samples fail mypy --strict:\n{done.stdout}{done.stderr}"
+
+
 def test_marks_are_known_and_skips_rare() -> None:
     """Every mark is one the runner knows; every skipped sample says why, and few are skipped."""
     for block in ALL:

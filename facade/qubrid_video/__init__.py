@@ -17,7 +17,7 @@ drift check) is `qubrid_video.contract`.
 from . import contract
 from ._choices import AspectRatio, Model, Resolution
 from ._client import AsyncQubrid, Qubrid
-from ._config import DEFAULT_BASE_URL, Timeout
+from ._config import DEFAULT_BASE_URL, UNCHANGED, Timeout, Unchanged
 from ._download import AsyncDownloader, Downloader
 from ._errors import (
     APIConnectionError,
@@ -52,6 +52,7 @@ from .contract import ContractDriftWarning, contract_drift
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "UNCHANGED",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -87,6 +88,7 @@ __all__ = [
     "Resolution",
     "ResponseValidationError",
     "Timeout",
+    "Unchanged",
     "Video",
     "Videos",
     "__version__",
