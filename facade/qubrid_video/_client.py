@@ -8,6 +8,7 @@ is what the videos download with.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -79,7 +80,8 @@ class _BaseClient(Generic[HttpT]):
         if http_client is not None:
             lanes = Lanes([http_client])
         else:
-            lanes = Lanes(new_pool(http_type, options.timeout) for _ in range(self._lane_count))
+            renew = functools.partial(new_pool, http_type, options.timeout)
+            lanes = Lanes((renew() for _ in range(self._lane_count)), renew=renew)
         self._start(options, lanes, owns_http=http_client is None)
 
     def with_options(
@@ -146,7 +148,12 @@ class _BaseClient(Generic[HttpT]):
         return f"{type(self).__name__}(base_url={self.base_url!r}, max_retries={self.max_retries})"
 
     def __reduce__(self) -> NoReturn:
-        raise TypeError(f"{type(self).__name__} holds a connection pool and an API key; it cannot be pickled")
+        # A copy in another process would share this one's sockets, or hold the key in a pickle.
+        raise TypeError(
+            f"{type(self).__name__} cannot be pickled: it holds a connection pool and the API key. Make a "
+            f"client in each process instead (in a process pool, in its initializer; {type(self).__name__}() "
+            "reads QUBRID_API_KEY and QUBRID_BASE_URL); Video and the SDK's exceptions pickle"
+        )
 
 
 class Qubrid(_BaseClient[httpx.Client]):
@@ -170,14 +177,18 @@ class Qubrid(_BaseClient[httpx.Client]):
 
     def _start(self, options: ClientOptions, lanes: Lanes[httpx.Client], *, owns_http: bool) -> None:
         super()._start(options, lanes, owns_http=owns_http)
-        (self._http,) = lanes
-        self.downloader = Downloader(self._http, key=self._key, timeout=options.timeout)
+        self.downloader = Downloader(lanes, key=self._key, timeout=options.timeout)
         self.videos = Videos(self._send, options, self.downloader)
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._lanes.next()  # the only one (in a forked child, the child's own)
 
     def close(self) -> None:
         """Close the connection pool (unless it was passed in, or this is a ``with_options`` copy)."""
         if self._owns_http:
-            self._http.close()
+            for lane in self._lanes:
+                lane.close()
 
     def __enter__(self) -> Self:
         return self
@@ -196,11 +207,12 @@ class Qubrid(_BaseClient[httpx.Client]):
 
     def _attempt(self, call: Call[T]) -> T | Wait:
         """Send the next request, read the answer, and ask `call` what came of it."""
-        request = self._http.build_request(**call.next_request())
+        http = self._http
+        request = http.build_request(**call.next_request())
         try:
             # Within an Attempt, the SDK's own pools end every socket operation by the deadline.
-            with Attempt(call.deadline, self._http, request) as wire:
-                response = self._http.send(request, stream=True)
+            with Attempt(call.deadline, http, request) as wire:
+                response = http.send(request, stream=True)
                 try:
                     body = read_body(response, call.deadline)
                 finally:

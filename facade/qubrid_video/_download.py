@@ -16,6 +16,7 @@ import contextlib
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,6 +35,16 @@ class _Downloading:
     def __init__(self, key: ApiKey | None, timeout: Timeout | None) -> None:
         self._key = key
         self._timeout = timeout or Timeout()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A client's downloader holds its pool and key (see the clients); a detached one is its
+        # timeout alone (a key given to it is left behind: it could only ever send it to no one).
+        if not self.detached:
+            raise TypeError(
+                f"{type(self).__name__} cannot be pickled: it holds its client's connection pool and the API "
+                "key. Pickle the Video instead: it is restored with a detached downloader, which sends no key"
+            )
+        return (type(self), (), {"_timeout": self._timeout})
 
     @property
     def detached(self) -> bool:
@@ -58,11 +69,17 @@ class Downloader(_Downloading):
     connection of its own for each download and sends no key.
     """
 
-    _pool: httpx.Client | None
+    _pool: Lanes[httpx.Client] | None
 
-    def __init__(self, http: httpx.Client | None = None, *, key: ApiKey | None = None, timeout: Timeout | None = None):
+    def __init__(
+        self,
+        http: httpx.Client | Lanes[httpx.Client] | None = None,
+        *,
+        key: ApiKey | None = None,
+        timeout: Timeout | None = None,
+    ) -> None:
         super().__init__(key, timeout)
-        self._pool = http
+        self._pool = Lanes([http]) if isinstance(http, httpx.Client) else http
 
     def download(
         self,
@@ -132,7 +149,7 @@ class Downloader(_Downloading):
     def _connection(self) -> Iterator[httpx.Client]:
         """The client's pool, or, detached, a connection of this download's own."""
         if self._pool is not None:
-            yield self._pool
+            yield self._pool.next()
             return
         with httpx.Client(headers={"User-Agent": USER_AGENT}) as http:
             yield http

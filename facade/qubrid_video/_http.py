@@ -6,7 +6,8 @@ A caller's ``http_client`` is used as given instead, as the client's only lane.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 import httpx
@@ -44,15 +45,36 @@ def new_pool(http_type: type[HttpT], timeout: Timeout) -> HttpT:
 
 
 class Lanes(Generic[HttpT]):
-    """A client's connection pools, used in turn by its generations and downloads alike."""
+    """A client's connection pools, used in turn by its generations and downloads alike.
 
-    def __init__(self, pools: Iterable[HttpT]) -> None:
+    Made with `renew` (the SDK's own pools), they follow a ``fork()``: the child's first use opens
+    pools of its own. The inherited ones hold the parent's sockets, and two processes writing
+    requests on one connection read each other's answers, or hang (a client made at import time
+    and used in ``multiprocessing`` workers on Linux, whose default start method forks). Those are
+    kept, not closed: closing takes the pool's lock, which a thread of the parent may have held
+    at the fork, and the sockets stay open in the parent anyway. A caller's own ``http_client``
+    is used as given, as everywhere else.
+    """
+
+    def __init__(self, pools: Iterable[HttpT], *, renew: Callable[[], HttpT] | None = None) -> None:
         self._pools: list[HttpT] = list(pools)
         self._turn = itertools.count()
+        self._renew: Callable[[], HttpT] | None = renew
+        self._pid = os.getpid()
+        self._inherited: list[HttpT] = []
 
     def next(self) -> HttpT:
-        """The pool whose turn it is."""
+        """The pool whose turn it is (in a forked child, from pools of the child's own)."""
+        if self._renew is not None and self._pid != os.getpid():
+            self._after_fork(self._renew)
         return self._pools[next(self._turn) % len(self._pools)]
+
+    def _after_fork(self, renew: Callable[[], HttpT]) -> None:
+        # Threads of the child racing here each swap in a full set; the last one's is kept, and
+        # a pool another took meanwhile is one of the child's own too, so the race is harmless.
+        fresh = [renew() for _ in self._pools]
+        self._inherited += self._pools
+        self._pools, self._pid = fresh, os.getpid()
 
     def __iter__(self) -> Iterator[HttpT]:
         return iter(self._pools)
