@@ -9,8 +9,8 @@ from typing import Any, Self
 import qubrid_video as qv
 
 FLAVOURS = ["sync", "async"]
-# The smallest generation the emulator renders: what behaviour tests ask for.
-TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
+# The smallest generation p-video allows (720 x 720, 24 frames, draft): what behaviour tests ask for.
+TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1", "draft": True}
 
 
 class Either:

@@ -80,6 +80,12 @@ def test_every_package_is_marked_typed(wheel: zipfile.ZipFile, package: str) -> 
     assert f"{package}/py.typed" in wheel.namelist()
 
 
+def test_the_emulator_ships_its_model_catalog(wheel: zipfile.ZipFile) -> None:
+    """The model catalog the emulator reads at run time is in the wheel, byte for byte."""
+    path = "qubrid_video_emulator/models.yaml"
+    assert wheel.read(path) == (ROOT / "emulator" / path).read_bytes()
+
+
 def test_top_level_is_exactly_the_four_packages(wheel: zipfile.ZipFile) -> None:
     """Nothing but the four packages and the dist-info lands in site-packages (no tests, tools, docs)."""
     top = {name.split("/", 1)[0] for name in wheel.namelist()}

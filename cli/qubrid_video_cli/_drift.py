@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 import httpx
 import qubrid_video as qv
 import yaml
 from qubrid_video import contract
 
+from ._catalogcheck import billable_note, catalog_rows, load_catalog
 from ._connect import client_settings
 from ._exits import USAGE, CommandError, reported
 from ._specdiff import BREAKING, Change, diff
@@ -90,7 +92,10 @@ BILLABLE = {"name": "cheap generation (billable)", "auth": "key", "status": 200,
             "body": {"model": "p-video", "prompt": "contract check", "duration": 1, "draft": True}}  # fmt: skip
 
 
-def _probe(http: httpx.Client, url: str, key: str | None, probe: dict[str, Any]) -> tuple[str, list[str]]:
+def _probe(
+    http: httpx.Client, url: str, key: str | None, probe: dict[str, Any]
+) -> tuple[str, list[str], dict[str, Any]]:
+    """Send one probe: the status received, what does not conform, and the error body's fields."""
     headers = {}
     if probe["auth"] == "key":
         headers["Authorization"] = f"Bearer {key}"
@@ -100,17 +105,19 @@ def _probe(http: httpx.Client, url: str, key: str | None, probe: dict[str, Any])
     problems = qv.contract_drift(response, thorough=True)
     if response.status_code != probe["status"]:
         problems.insert(0, f"expected HTTP {probe['status']}")
+    error: dict[str, Any] = {}
     if response.status_code >= 400:
         try:
             error = response.json().get("error", {})
         except (ValueError, AttributeError):
             error = {}
+        error = error if isinstance(error, dict) else {}
         if probe.get("param") and error.get("param") != probe["param"]:
             problems.append(f"param {error.get('param')!r}, expected {probe['param']!r}")
         expected_code = contract.error_example(probe["status"])["code"] if probe.get("example_code") else None
         if expected_code and error.get("code") != expected_code:
             problems.append(f"code {error.get('code')!r}, the spec's example says {expected_code!r}")
-    return str(response.status_code), problems
+    return str(response.status_code), problems, error
 
 
 def _require_contract_extra() -> None:
@@ -123,8 +130,23 @@ def _require_contract_extra() -> None:
 Row = tuple[str, str, str, str]
 
 
-def _run_probes(base_url: str | None, allow_billable: bool, emulator: bool) -> tuple[list[Row], bool, str]:
-    """Send every probe; the table's rows, whether any failed, and the base URL probed."""
+@attrs.frozen
+class ProbeReport:
+    """What the probes found: the contract table, whether any failed, and the catalog's notes."""
+
+    base: str
+    rows: list[Row]
+    failed: bool
+    catalog: list[Row]
+    catalog_heading: str
+
+
+def _run_probes(base_url: str | None, allow_billable: bool, emulator: bool, models_file: str | None) -> ProbeReport:
+    """Send every probe, then the catalog's (keyed probes need a key), and gather what they found."""
+    try:
+        catalog, skipped = load_catalog(models_file)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--models-file") from None
     with client_settings(emulator, require_key=False) as settings:
         base = str(
             base_url or settings.get("base_url") or os.environ.get("QUBRID_BASE_URL") or qv.DEFAULT_BASE_URL
@@ -132,36 +154,64 @@ def _run_probes(base_url: str | None, allow_billable: bool, emulator: bool) -> t
         key = settings.get("api_key") or os.environ.get("QUBRID_API_KEY")
         probes = PROBES + ([BILLABLE] if allow_billable else [])
         rows: list[Row] = []
+        notes: list[Row] = []
         failed = False
+        url = base + contract.OPERATION.path
         with httpx.Client(timeout=qv.Timeout().read) as http:
             for probe in probes:
                 if probe["auth"] == "key" and not key:
                     rows.append((probe["name"], str(probe["status"]), "-", "skipped: needs QUBRID_API_KEY"))
                     continue
                 try:
-                    got, problems = _probe(http, base + contract.OPERATION.path, key, probe)
+                    got, problems, error = _probe(http, url, key, probe)
                 except httpx.HTTPError as exc:
-                    got, problems = "-", [f"no answer ({type(exc).__name__})"]
+                    got, problems, error = "-", [f"no answer ({type(exc).__name__})"], {}
                 failed = failed or bool(problems)
                 rows.append((probe["name"], str(probe["status"]), got, "ok" if not problems else "; ".join(problems)))
-    return rows, failed, base
+                note = billable_note(got, error) if probe is BILLABLE else None
+                if note:
+                    notes.append(("cheap generation", "200", got, note))
+            if catalog is not None and key:
+                notes += catalog_rows(http, url, key, catalog)
+    if catalog is None:
+        heading = skipped or ""
+    elif not key:
+        heading = "catalog checks skipped: they need QUBRID_API_KEY"
+    else:
+        heading = f"the model catalog ({catalog.origin}) against the answers; a note does not change the exit status"
+    return ProbeReport(base=base, rows=rows, failed=failed, catalog=notes, catalog_heading=heading)
+
+
+def _table(rows: list[Row]) -> None:
+    widths = [max(len(r[i]) for r in [*rows, ("probe", "expected", "got", "")]) for i in range(3)]
+    for row in [("probe", "expected", "got", "result"), *rows]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
 
 
 @click.command("contract-check")
 @click.option("--base-url", default=None, help="API base URL (default: QUBRID_BASE_URL, else the spec's server).")
 @click.option("--allow-billable", is_flag=True, help="Also run one real, cheap generation (draft, 1 s): costs credits.")
 @click.option("--emulator", is_flag=True, help="Check the built-in emulator instead.")
-def contract_check(base_url: str | None, allow_billable: bool, emulator: bool) -> None:
+@click.option("--models-file", type=click.Path(dir_okay=False), default=None,
+              help="The model catalog to compare answers with (default: the emulator's built-in one).")  # fmt: skip
+def contract_check(base_url: str | None, allow_billable: bool, emulator: bool, models_file: str | None) -> None:
     """Probe a running API with requests that cannot be billed, and check each answer against the spec.
 
     Probes: no key, a bad key, a missing model and an unknown model (the last two need
     QUBRID_API_KEY). Prints a conformance table; exit status 1 on any mismatch.
+
+    Then, with a key, the model catalog (the emulator's; the emulator extra provides it): for each
+    model, one value per field that no model takes (so nothing is billed), expecting a 400 that
+    names the field; when its message lists the allowed values, they are compared with the
+    catalog's. A difference is printed as a note and does not change the exit status.
     """
     with reported(debug=False):
         _require_contract_extra()
-        rows, failed, base = _run_probes(base_url, allow_billable, emulator)
-    click.echo(f"contract check of {base}")
-    widths = [max(len(r[i]) for r in [*rows, ("probe", "expected", "got", "")]) for i in range(3)]
-    for row in [("probe", "expected", "got", "result"), *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
-    sys.exit(1 if failed else 0)
+        report = _run_probes(base_url, allow_billable, emulator, models_file)
+    click.echo(f"contract check of {report.base}")
+    _table(report.rows)
+    if report.catalog_heading:
+        click.echo(f"\n{report.catalog_heading}")
+    if report.catalog:
+        _table(report.catalog)
+    sys.exit(1 if report.failed else 0)

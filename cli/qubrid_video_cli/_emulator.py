@@ -25,11 +25,29 @@ def _fault(value: str) -> tuple[str, int]:
     "--api-key", "api_keys", multiple=True, help="Accepted API key (repeatable). Default: sk-qubrid-emulator."
 )
 @click.option(
-    "--credits", type=int, default=None, help="Credits per key (one per second of video). Default: unlimited."
+    "--credits",
+    type=int,
+    default=None,
+    help="Credits per key (1 credit = US$0.001: a 5 s 720p p-video costs 100). Default: unlimited.",
 )
-@click.option("--models", default="p-video", show_default=True, help="Comma-separated models that exist.")
+@click.option(
+    "--models",
+    default=None,
+    help="Comma-separated models that exist, each accepting what p-video does. Default: p-video.",
+)
+@click.option(
+    "--models-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A model catalog (YAML or JSON, shaped like the built-in one) instead of --models.",
+)
 @click.option("--allowed-models", default=None, help="Comma-separated models the keys may use (others: 403).")
-@click.option("--rate-limit", type=int, default=None, help="Requests per minute per key (over it: 429).")
+@click.option(
+    "--rate-limit",
+    type=int,
+    default=None,
+    help="Requests per minute per key (over it: 429); p-video's published limit is 250. Default: none.",
+)
 @click.option("--latency", type=float, default=0.0, show_default=True, help="Simulated generation time, seconds.")
 @click.option("--fault", "faults", multiple=True, metavar="KIND[:N]",
               help="Answer the next N requests with a fault: 500, 502, 504, 429, slow, drop_before, drop_mid, "
@@ -71,10 +89,13 @@ def emulator(**options: Any) -> None:
         rate_limit=options["rate_limit"],
     )
     keys = options["api_keys"] or (DEFAULT_API_KEY,)
+    if options["models"] is not None and options["models_file"] is not None:
+        raise click.UsageError("give --models or --models-file, not both")
+    names = [m.strip() for m in (options["models"] or "p-video").split(",") if m.strip()]
     try:
         config = EmulatorConfig(
             keys={key: policy for key in keys},
-            models=[m.strip() for m in options["models"].split(",") if m.strip()],
+            models=options["models_file"] or names,
             latency=options["latency"],
             fetch_remote=options["fetch_remote"],
             max_body_bytes=options["max_body_mb"] * 1024 * 1024,
@@ -95,6 +116,8 @@ def emulator(**options: Any) -> None:
     def ready(running: Emulator) -> None:
         click.echo(running.base_url)
         click.echo(f"Qubrid emulator: API {running.base_url}, videos from {running.files_origin}", err=True)
+        catalog = running.config.models
+        click.echo(f"Models: {', '.join(catalog)} (catalog: {catalog.origin})", err=True)
         if not options["api_keys"]:
             click.echo(f"Use QUBRID_BASE_URL={running.base_url} QUBRID_API_KEY={DEFAULT_API_KEY}", err=True)
         ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN

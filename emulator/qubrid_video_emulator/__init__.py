@@ -10,11 +10,21 @@ Install with ``pip install 'qubrid-video[emulator]'``. Start it from Python::
 or from the command line with ``qubrid-video emulator``.
 """
 
+from ._catalog import Catalog, ModelSpec
 from ._config import DEFAULT_API_KEY, EmulatorConfig, KeyPolicy
 from ._faults import Fault, FaultKind
 from ._server import Emulator
 
-__all__ = ["DEFAULT_API_KEY", "Emulator", "EmulatorConfig", "Fault", "FaultKind", "KeyPolicy"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "Catalog",
+    "Emulator",
+    "EmulatorConfig",
+    "Fault",
+    "FaultKind",
+    "KeyPolicy",
+    "ModelSpec",
+]
 
 for _name in __all__:
     _obj = globals()[_name]

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import attrs
 
+from ._catalog import Catalog, to_catalog
+
 DEFAULT_API_KEY = "sk-qubrid-emulator"
 DRIFT_KINDS = {
     "rename_url": "200 answers name the video field data[].video_url instead of data[].url",
@@ -31,7 +33,9 @@ class KeyPolicy:
     """What one API key may do.
 
     Attributes:
-        credits: Credits available (one per second of video), or None for unlimited. Spent: 402.
+        credits: Credits available, or None for unlimited. One credit is US$0.001: a generation costs
+            its model's published price (by resolution, draft and seconds of video), so a 5 s 720p
+            p-video costs 100. Fewer left than a generation costs: 402.
         models: Models this key may use, or None for all. Another known model: 403.
         rate_limit: Requests per minute, or None for no limit. Over it: 429 with ``Retry-After``.
     """
@@ -47,7 +51,11 @@ class EmulatorConfig:
 
     Attributes:
         keys: Accepted API keys and their policies.
-        models: Models that exist; any other name gets 404 ``model_not_found``.
+        models: The model catalog: which models exist (any other name gets 404 ``model_not_found``),
+            what each accepts (another value gets a 400 naming the field) and what each costs. Give
+            a :class:`Catalog`, a catalog file's path (YAML or JSON), a mapping shaped like the file,
+            or model names, each then accepting and costing what p-video does. Default: the
+            built-in catalog, p-video as published.
         latency: Simulated generation time in seconds, spent asynchronously (holds no worker).
         max_body_bytes: Largest request body accepted; a larger one gets a 400 before it is read whole.
         fetch_remote: Fetch image/audio URLs on non-loopback hosts. Off by default: the emulator stays
@@ -63,7 +71,7 @@ class EmulatorConfig:
     """
 
     keys: dict[str, KeyPolicy] = attrs.field(factory=lambda: {DEFAULT_API_KEY: KeyPolicy()})
-    models: frozenset[str] = attrs.field(default=frozenset({"p-video"}), converter=_names)
+    models: Catalog = attrs.field(factory=Catalog.default, converter=to_catalog)
     latency: float = 0.0
     max_body_bytes: int = 64 * 1024 * 1024
     fetch_remote: bool = False

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from typing import TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -19,8 +20,10 @@ from starlette.responses import Response
 from . import _misbehaviour as misbehaviour
 from . import _render
 from ._body import parse_body
+from ._catalog import ModelSpec
 from ._errors import RequestError, bad_request, new_request_id
 from ._fetch import fetch
+from ._inputs import Check, check_audio, check_image, frame_size, video_seconds
 from ._journal import GenerationNotes, GenerationRecord
 from ._params import GenerationParams, Upload, parse_params, upsample
 from ._state import EmulatorState, Generation
@@ -28,6 +31,7 @@ from ._store import VideoStore
 from ._validation import validate_request
 
 logger = logging.getLogger("qubrid_video_emulator")
+T = TypeVar("T")
 
 
 class Generations:
@@ -89,20 +93,18 @@ class Generations:
         notes.key = key
         self.state.check_rate(key, policy)
         validate_request(request.headers, content_type, body)
-        params = parse_params(notes.fields, notes.uploads)
-        if params.model not in self.state.config.models:
-            raise RequestError(
-                404, f"The model '{params.model[:100]}' does not exist or is not available.", param="model"
-            )
+        params, spec = parse_params(notes.fields, notes.uploads, self.state.config.models)
         if policy.models is not None and params.model not in policy.models:
             raise RequestError(403, param="model")
 
-        generation, replayed = await self._generate_once(request, key, params)
+        generation, replayed = await self._generate_once(request, key, params, spec)
         notes.outcome = "replayed" if replayed else "generated"
         notes.generation_id = generation.generation_id
         return misbehaviour.after_work(fault, generation.body, {"x-request-id": notes.request_id}, drift)
 
-    async def _generate_once(self, request: Request, key: str, params: GenerationParams) -> tuple[Generation, bool]:
+    async def _generate_once(
+        self, request: Request, key: str, params: GenerationParams, spec: ModelSpec
+    ) -> tuple[Generation, bool]:
         """Run the generation, or replay the one already run for this request's Idempotency-Key (True)."""
         idempotency_key = request.headers.get("idempotency-key")
         fingerprint = hashlib.sha256(repr(params).encode()).hexdigest()
@@ -119,7 +121,7 @@ class Generations:
                 return generation, True
         claim = self.state.claim(key, idempotency_key) if idempotency_key else None
         try:
-            generation = await self._run_generation(request, key, params, fingerprint)
+            generation = await self._run_generation(request, key, params, spec, fingerprint)
         except BaseException as exc:
             if claim is not None and idempotency_key:
                 self.state.release(key, idempotency_key)
@@ -131,10 +133,10 @@ class Generations:
         return generation, False
 
     async def _run_generation(
-        self, request: Request, key: str, params: GenerationParams, fingerprint: str
+        self, request: Request, key: str, params: GenerationParams, spec: ModelSpec, fingerprint: str
     ) -> Generation:
-        job = await self._render_job(params)
-        cost = params.duration
+        job = await self._render_job(params, spec)
+        cost = spec.credits(params.resolution, params.draft, job.duration)
         self.state.charge(key, cost)
         try:
             video, _ = await asyncio.gather(self.store.get_or_render(job), asyncio.sleep(self.state.config.latency))
@@ -145,31 +147,33 @@ class Generations:
         body = {"created": int(time.time()), "data": [{"url": f"{self._files_origin(request)}/files/{video.name}"}]}
         return Generation(generation_id=f"gen-{self.state.generations}", fingerprint=fingerprint, body=body)
 
-    async def _render_job(self, params: GenerationParams) -> _render.RenderJob:
-        """Gather and check the inputs: uploads first, else URLs (fetched only where allowed)."""
+    async def _render_job(self, params: GenerationParams, spec: ModelSpec) -> _render.RenderJob:
+        """Gather and check the inputs (uploads first, else URLs, fetched only where allowed); size the video."""
         image, image_label = await self._media(params.image_file, params.image_url, "image")
         audio, _ = await self._media(params.audio_file, params.audio_url, "audio")
-        loop = asyncio.get_running_loop()
-        for data, check, param in ((image, _render.check_image, "image"), (audio, _render.check_audio, "audio")):
-            if data is None:
-                continue
-            try:
-                await loop.run_in_executor(None, check, data)
-            except ValueError as exc:
-                name = f"{param}_file" if getattr(params, f"{param}_file") is not None else param
-                raise bad_request(f"Invalid value for '{name}': {exc}.", param=name) from None
-        width, height = params.size
+        image_field = "image_file" if params.image_file is not None else "image"
+        audio_field = "audio_file" if params.audio_file is not None else "audio"
+        picture = await self._checked(check_image, image_field, spec, image, params.image_url)
+        sound = await self._checked(check_audio, audio_field, spec, audio, params.audio_url)
+        width, height = frame_size(spec, params.resolution, params.aspect_ratio, picture)
         return _render.RenderJob(
             width=width,
             height=height,
             fps=params.fps,
-            duration=params.duration,
+            duration=video_seconds(spec, params.duration, sound),
             text=upsample(params.prompt) if params.prompt_upsampling else (params.prompt or " "),
             draft=params.draft,
             image=image,
             image_label=image_label,
             audio=audio if params.save_audio else None,
         )
+
+    async def _checked(self, check: Check[T], name: str, spec: ModelSpec, data: bytes | None, url: str | None) -> T:
+        """Run an input's check off the event loop (decoding is CPU work); a ValueError is a 400 naming `name`."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, check, spec, data, url)
+        except ValueError as exc:
+            raise bad_request(f"Invalid value for '{name}': {exc}.", param=name) from None
 
     async def _media(self, upload: Upload | None, url: str | None, param: str) -> tuple[bytes | None, str | None]:
         if upload is not None:

@@ -1,19 +1,17 @@
-"""What a generation request asks for, checked beyond the schema (ranges, known shapes, media)."""
+"""What a generation request asks for, checked beyond the schema: against the model's catalog entry."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
-from ._errors import bad_request
+from ._catalog import ModelSpec, describe
+from ._errors import RequestError, bad_request
 
-RESOLUTIONS = {"360p": 360, "480p": 480, "720p": 720, "1080p": 1080}
-ASPECT_RATIOS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4)}
-DURATION_RANGE = (1, 20)
-FPS_RANGE = (1, 60)
 MAX_PROMPT_CHARS = 4000
 MAX_DIGITS = 30
 _WHOLE_NUMBER = re.compile(r"[+-]?([0-9]+)")
@@ -48,24 +46,10 @@ class GenerationParams:
     image_file: Upload | None
     audio_file: Upload | None
 
-    @property
-    def size(self) -> tuple[int, int]:
-        """Width and height in pixels: the resolution names the short side, both even for H.264."""
-        short = RESOLUTIONS[self.resolution]
-        a, b = ASPECT_RATIOS[self.aspect_ratio]
-        if a >= b:
-            return _even(short * a / b), short
-        return short, _even(short * b / a)
 
-
-def _even(value: float) -> int:
-    return round(value / 2) * 2
-
-
-def _integer(fields: dict[str, Any], name: str, default: int, bounds: tuple[int, int]) -> int:
+def _integer(fields: dict[str, Any], name: str, default: int, allowed: Sequence[int], model: str) -> int:
     raw = fields.get(name, default)
-    low, high = bounds
-    out_of_range = f"Invalid value for '{name}': must be between {low} and {high}, got"
+    out_of_range = f"Invalid value for '{name}': must be {describe(allowed)} for {model}, got"
     if isinstance(raw, str):
         # ASCII digits only: str.isdigit() also accepts '²' (which int() refuses) and other scripts' digits.
         match = _WHOLE_NUMBER.fullmatch(raw.strip())
@@ -78,7 +62,7 @@ def _integer(fields: dict[str, Any], name: str, default: int, bounds: tuple[int,
         raw = int(match.group(0))
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise bad_request(f"Invalid type for '{name}': expected integer.", param=name)
-    if not low <= raw <= high:
+    if raw not in allowed:
         raise bad_request(f"{out_of_range} {raw}.", param=name)
     return raw
 
@@ -92,11 +76,12 @@ def _boolean(fields: dict[str, Any], name: str, default: bool) -> bool:
     raise bad_request(f"Invalid value for '{name}': expected 'true' or 'false'.", param=name)
 
 
-def _choice(fields: dict[str, Any], name: str, default: str, allowed: dict[str, Any]) -> str:
+def _choice(fields: dict[str, Any], name: str, default: str, allowed: Mapping[str, Any], model: str) -> str:
     raw = fields.get(name, default)
     if raw not in allowed:
         choices = ", ".join(allowed)
-        raise bad_request(f"Invalid value for '{name}': {str(raw)[:40]!r} is not one of {choices}.", param=name)
+        message = f"Invalid value for '{name}': must be one of {choices} for {model}, got {str(raw)[:40]!r}."
+        raise bad_request(message, param=name)
     return str(raw)
 
 
@@ -110,8 +95,15 @@ def _url(fields: dict[str, Any], name: str) -> str | None:
     return str(raw)
 
 
-def parse_params(fields: dict[str, Any], files: dict[str, Upload]) -> GenerationParams:
-    """Apply the documented defaults and check every field, raising a 400 naming the first bad one."""
+def parse_params(
+    fields: dict[str, Any], files: dict[str, Upload], models: Mapping[str, ModelSpec]
+) -> tuple[GenerationParams, ModelSpec]:
+    """Check every field against the model's catalog entry and apply its defaults.
+
+    Raises:
+        RequestError: a 400 naming the first bad field and what it allows, or a 404 for a model
+            not in `models`.
+    """
     model = fields.get("model")
     if not isinstance(model, str) or not model.strip():
         raise bad_request("Missing required parameter: 'model'.", param="model")
@@ -120,13 +112,16 @@ def parse_params(fields: dict[str, Any], files: dict[str, Upload]) -> Generation
         raise bad_request(
             f"Invalid value for 'prompt': expected text of at most {MAX_PROMPT_CHARS} characters.", param="prompt"
         )
+    spec = models.get(model)
+    if spec is None:
+        raise RequestError(404, f"The model '{model[:100]}' does not exist or is not available.", param="model")
     params = GenerationParams(
         model=model,
         prompt=prompt,
-        duration=_integer(fields, "duration", 5, DURATION_RANGE),
-        fps=_integer(fields, "fps", 24, FPS_RANGE),
-        resolution=_choice(fields, "resolution", "720p", RESOLUTIONS),
-        aspect_ratio=_choice(fields, "aspect_ratio", "16:9", ASPECT_RATIOS),
+        duration=_integer(fields, "duration", spec.default_duration, spec.durations, model),
+        fps=_integer(fields, "fps", spec.default_fps, spec.fps, model),
+        resolution=_choice(fields, "resolution", spec.default_resolution, spec.resolutions, model),
+        aspect_ratio=_choice(fields, "aspect_ratio", spec.default_aspect_ratio, spec.aspect_ratios, model),
         draft=_boolean(fields, "draft", False),
         save_audio=_boolean(fields, "save_audio", True),
         prompt_upsampling=_boolean(fields, "prompt_upsampling", True),
@@ -138,7 +133,7 @@ def parse_params(fields: dict[str, Any], files: dict[str, Upload]) -> Generation
     for name, upload in (("image_file", params.image_file), ("audio_file", params.audio_file)):
         if upload is not None and not upload.data:
             raise bad_request(f"Invalid value for '{name}': the uploaded file is empty.", param=name)
-    return params
+    return params, spec
 
 
 def upsample(prompt: str) -> str:

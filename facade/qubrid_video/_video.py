@@ -73,9 +73,13 @@ class Videos:
         - ``resolution``: ``"720p"`` or ``"1080p"`` (default ``"720p"``);
         - ``fps``: 24 or 48 (default 24);
         - ``duration``: 1 to 10 seconds (default 5);
-        - ``aspect_ratio``: ``"16:9"``, ``"9:16"``, ``"1:1"``, ``"4:3"``, ``"3:4"``, ``"3:2"``, ``"2:3"``;
-        - ``image``: jpg, jpeg, png or webp; it sets the aspect ratio;
-        - ``audio``: flac, mp3 or wav; it sets the duration.
+        - ``aspect_ratio``: ``"16:9"``, ``"9:16"``, ``"1:1"``, ``"4:3"``, ``"3:4"``, ``"3:2"``, ``"2:3"``
+          (default ``"16:9"``);
+        - ``image``: jpg, jpeg, png or webp; it sets the aspect ratio (``aspect_ratio`` is ignored);
+        - ``audio``: flac, mp3 or wav; it sets the duration, up to 10 s (``duration`` is ignored).
+
+        Its price is per second of video: US$0.02 at 720p and 0.04 at 1080p, a quarter of that
+        in draft mode (Pruna's published list).
 
         ``resolution`` and ``aspect_ratio`` are typed with those choices (:data:`Resolution`,
         :data:`AspectRatio`), so a type checker flags a typo. The SDK itself sends any string: a

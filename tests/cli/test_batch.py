@@ -29,7 +29,7 @@ from ..media import probe
 from ..processes import command
 
 QUBRID_VIDEO = str(Path(sys.executable).parent / "qubrid-video")
-SMALL = {"duration": 1, "resolution": "360p", "fps": 2}
+SMALL = {"duration": 1, "resolution": "720p", "aspect_ratio": "1:1", "draft": True}
 
 
 def _env(emulator: Emulator) -> dict[str, str]:
@@ -132,13 +132,13 @@ def test_dropped_download_is_downloaded_on_rerun_not_generated(emulator: Emulato
     second = _batch(emulator, jobs, out)
     assert second.exit_code == 0, second.output
     assert len(emulator.requests()) == before == 1
-    assert probe(out / "line-0001.mp4")["width"] == 640
+    assert probe(out / "line-0001.mp4")["width"] == 720
     assert _last(out, 1)["status"] == "done"
 
 
 def test_full_disk_is_downloaded_on_rerun_not_generated(emulator: Emulator, tmp_path: Path) -> None:
     """Writes failing with EFBIG (a file size limit) leave the URL in the ledger and no partial file."""
-    jobs, out = _jobs(tmp_path, {"prompt": "a", "duration": 2, "resolution": "720p", "fps": 8}), tmp_path / "out"
+    jobs, out = _jobs(tmp_path, {"prompt": "a", "duration": 1, "aspect_ratio": "1:1", "draft": True}), tmp_path / "out"
     # The manifest's records fit under 4 KiB; the ~13 KB video does not.
     with _child(emulator, jobs, out, file_size_limit=4096) as proc:
         stdout, stderr = proc.communicate(timeout=120)
@@ -152,7 +152,7 @@ def test_full_disk_is_downloaded_on_rerun_not_generated(emulator: Emulator, tmp_
     again = _batch(emulator, jobs, out)
     assert again.exit_code == 0, again.output
     assert len(emulator.requests()) == before == 1
-    assert probe(out / "line-0001.mp4")["duration"] >= 1.9  # whole, not the first 4 KiB
+    assert probe(out / "line-0001.mp4")["duration"] >= 0.9  # whole, not the first 4 KiB
 
 
 def test_ctrl_c_during_download_is_downloaded_on_rerun_not_generated(tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def test_file_appearing_during_download_is_not_clobbered(tmp_path: Path) -> None
         again = _batch(emulator, jobs, out)
         assert again.exit_code == 0, again.output
         assert len(emulator.requests()) == 1
-        assert probe(out / "fox.mp4")["width"] == 640
+        assert probe(out / "fox.mp4")["width"] == 720
 
 
 def test_second_run_on_the_same_directory_is_refused(tmp_path: Path) -> None:
@@ -544,7 +544,7 @@ def test_stop_while_a_generation_is_in_flight_leaves_it_uncertain(
     assert table == {"1": "interrupted", "2": "not"}, stdout  # "not sent"
     assert "1 line may have been billed but has no video: run the same command with --retry-uncertain" in stdout
     dry = _run(emulator.base_url, jobs, out, "--dry-run")
-    assert dry.stdout == "batch plan: 1 generation (360p: 1 s), 1 skipped (may have been billed; --retry-uncertain " \
+    assert dry.stdout == "batch plan: 1 generation (720p: 1 s), 1 skipped (may have been billed; --retry-uncertain " \
         "re-sends)\n", dry.stdout  # fmt: skip
     again = _run(emulator.base_url, jobs, out, key=emulator.api_key)
     assert again.returncode == 11, again.stderr
@@ -637,5 +637,5 @@ def test_manifest_that_cannot_be_written_names_every_paid_video(emulator: Emulat
     assert "line 2: not sent: the manifest cannot be written" in stdout
     saved = subprocess.run([QUBRID_VIDEO, *words[1:]], capture_output=True, text=True, timeout=60, check=False)
     assert saved.returncode == 0, saved.stderr
-    assert probe(Path(words[-1]))["width"] == 640
+    assert probe(Path(words[-1]))["width"] == 720
     assert len(emulator.requests()) == 1

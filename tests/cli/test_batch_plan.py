@@ -86,7 +86,7 @@ def test_real_run_prints_the_plan_first(emulator: Emulator, tmp_path: Path) -> N
     jobs = _jobs(tmp_path, {"prompt": "a", **SMALL}, {"prompt": "b", **SMALL}, "{broken")
     result = _batch(emulator, jobs, tmp_path / "out")
     assert result.exit_code == 11, result.output
-    assert result.stderr.splitlines()[0] == "batch plan: 2 generations (360p: 2 s), 1 invalid"
+    assert result.stderr.splitlines()[0] == "batch plan: 2 generations (720p: 2 s), 1 invalid"
     assert json.loads((tmp_path / "out" / "manifest.jsonl").read_text().splitlines()[0])["line"] in (1, 2)
 
 

@@ -19,7 +19,7 @@ from ..media import png, probe
 
 ROOT = Path(__file__).resolve().parents[2]
 QUBRID_VIDEO = str(Path(sys.executable).parent / "qubrid-video")
-SMALL = ["--duration", "1", "--resolution", "360p", "--fps", "2"]
+SMALL = ["--duration", "1", "--aspect-ratio", "1:1"]
 
 
 def _env(emulator: Emulator, key: str | None = None) -> dict[str, str]:
@@ -35,13 +35,13 @@ def test_every_option_reaches_the_request(emulator: Emulator, tmp_path: Path) ->
     image = tmp_path / "cat.png"
     image.write_bytes(png())
     args = ["generate", "A fox", "--model", "p-video", "--image", str(image), "--audio", "https://example.com/a.mp3",
-            "--duration", "1", "--resolution", "360p", "--fps", "3", "--aspect-ratio", "1:1", "--draft",
+            "--duration", "1", "--resolution", "720p", "--fps", "48", "--aspect-ratio", "1:1", "--draft",
             "--no-save-audio", "--no-prompt-upsampling", "-o", str(tmp_path), "--json"]  # fmt: skip
     result = _invoke(emulator, args)
     assert result.exit_code == 0, result.output
     (entry,) = emulator.requests()
-    assert entry["fields"] == {"model": "p-video", "prompt": "A fox", "duration": "1", "resolution": "360p",
-                               "fps": "3", "aspect_ratio": "1:1", "audio": "https://example.com/a.mp3",
+    assert entry["fields"] == {"model": "p-video", "prompt": "A fox", "duration": "1", "resolution": "720p",
+                               "fps": "48", "aspect_ratio": "1:1", "audio": "https://example.com/a.mp3",
                                "draft": "true", "save_audio": "false", "prompt_upsampling": "false"}  # fmt: skip
     assert entry["files"]["image_file"]["filename"] == "cat.png"
     output = json.loads(result.stdout)
@@ -56,7 +56,7 @@ def test_unused_flags_leave_the_documented_defaults(emulator: Emulator, tmp_path
     result = _invoke(emulator, ["generate", "A fox", *SMALL, "-o", str(tmp_path / "v.mp4")])
     assert result.exit_code == 0, result.output
     assert emulator.requests()[0]["fields"] == {"model": "p-video", "prompt": "A fox", "duration": 1,
-                                                "resolution": "360p", "fps": 2, "draft": False,
+                                                "aspect_ratio": "1:1", "draft": False,
                                                 "save_audio": True, "prompt_upsampling": True}  # fmt: skip
     assert result.stdout.startswith(f"saved {tmp_path / 'v.mp4'} (")
     assert emulator.requests()[0]["request_id"] in result.stdout
@@ -151,16 +151,16 @@ def test_emulator_flag_needs_no_key(tmp_path: Path) -> None:
                                 env={"QUBRID_API_KEY": ""})  # fmt: skip
     assert result.exit_code == 0, result.output
     video = probe(Path(json.loads(result.stdout)["path"]))
-    assert (video["width"], video["height"], video["fps"]) == (640, 360, 2)
+    assert (video["width"], video["height"], video["fps"]) == (720, 720, 24)
 
 
 def _jobs(tmp_path: Path) -> Path:
     (tmp_path / "in.png").write_bytes(png())
     lines = [
-        {"prompt": "one", "duration": 1, "resolution": "360p", "fps": 2},
-        {"prompt": "two", "duration": 1, "resolution": "360p", "fps": 2, "image": "in.png", "output": "two.mp4"},
+        {"prompt": "one", "duration": 1, "aspect_ratio": "1:1"},
+        {"prompt": "two", "duration": 1, "aspect_ratio": "1:1", "image": "in.png", "output": "two.mp4"},
         "{broken json",
-        {"prompt": "four", "duration": 1, "resolution": "360p", "fps": 2, "draft": True},
+        {"prompt": "four", "duration": 1, "aspect_ratio": "1:1", "draft": True},
     ]
     path = tmp_path / "jobs.jsonl"
     path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
@@ -201,7 +201,7 @@ def test_batch_downloads_what_was_generated_but_not_saved(emulator: Emulator, tm
 def test_batch_leaves_possibly_billed_lines_alone(emulator: Emulator, tmp_path: Path) -> None:
     """A line that failed after it may have been billed is not re-sent unless --retry-uncertain."""
     jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
-    jobs.write_text(json.dumps({"prompt": "p", "duration": 1, "resolution": "360p", "fps": 2}) + "\n")
+    jobs.write_text(json.dumps({"prompt": "p", "duration": 1, "aspect_ratio": "1:1"}) + "\n")
     emulator.inject("500")
     assert _invoke(emulator, ["batch", str(jobs), "--out", str(out)]).exit_code == 11
     again = _invoke(emulator, ["batch", str(jobs), "--out", str(out)])
@@ -214,7 +214,7 @@ def test_batch_leaves_possibly_billed_lines_alone(emulator: Emulator, tmp_path: 
 def test_batch_backs_off_as_a_whole_on_429(emulator: Emulator, tmp_path: Path) -> None:
     """Rate limits beyond the client's own retries pause the whole batch, then every line completes."""
     jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
-    jobs.write_text("".join(json.dumps({"prompt": f"p{i}", "duration": 1, "resolution": "360p", "fps": 2}) + "\n"
+    jobs.write_text("".join(json.dumps({"prompt": f"p{i}", "duration": 1, "aspect_ratio": "1:1"}) + "\n"
                             for i in range(4)))  # fmt: skip
     emulator.inject("429", count=6, retry_after=0.05)
     result = _invoke(emulator, ["batch", str(jobs), "--out", str(out), "--concurrency", "4"])

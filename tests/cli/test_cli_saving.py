@@ -23,7 +23,7 @@ from qubrid_video_emulator import Emulator
 from ..hostile import hostile, raw_answer
 from ..processes import QUBRID_VIDEO, command
 
-SMALL = ["--duration", "1", "--resolution", "360p", "--fps", "2"]
+SMALL = ["--duration", "1", "--aspect-ratio", "1:1"]
 
 
 def _env(emulator: Emulator) -> dict[str, str]:
@@ -208,7 +208,7 @@ def test_sigterm_during_download_names_the_video_and_leaves_no_partial_file(
 def test_sigterm_during_batch_keeps_the_ledger(emulator: Emulator, tmp_path: Path) -> None:
     """SIGTERM mid-batch: exit 143, no partial file, and the re-run downloads without a new generation."""
     jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
-    jobs.write_text(json.dumps({"prompt": "p", "duration": 1, "resolution": "360p", "fps": 2}) + "\n")
+    jobs.write_text(json.dumps({"prompt": "p", "duration": 1, "aspect_ratio": "1:1"}) + "\n")
     emulator.inject("slow_download", delay=30)
     argv = command("batch", str(jobs), "--out", str(out))
     with subprocess.Popen(argv, env=_env(emulator), stderr=subprocess.PIPE, text=True) as proc:
@@ -296,7 +296,7 @@ def test_emulator_command_cleans_up_on_sigterm_and_sigint(
         assert proc.stdout is not None
         assert proc.stderr is not None
         assert proc.stdout.readline().startswith("http://127.0.0.1:")
-        ready = [proc.stderr.readline() for _ in range(3)]  # the last line says how to stop it
+        ready = [proc.stderr.readline() for _ in range(4)]  # the last line says how to stop it
         assert [p.name[:16] for p in tmp_path.iterdir()] == ["qubrid-emulator-"]
         for stop in stops:
             proc.send_signal(stop)

@@ -221,12 +221,14 @@ def test_contract_check_passes_on_a_faithful_api(emulator: Emulator) -> None:
     """Every probe (and the billable one when allowed) conforms; exit 0; nothing was generated otherwise."""
     result = _contract_check(emulator)
     assert result.exit_code == 0, result.output
-    assert result.output.count("  ok") == 4
+    assert result.output.count("  ok\n") == 4
+    assert result.output.count(", as the catalog says") == 4  # the catalog's probes (tests/cli/test_catalog_check.py)
     assert emulator.generations == 0
     billable = _contract_check(emulator, "--allow-billable")
     assert billable.exit_code == 0, billable.output
     assert emulator.generations == 1
-    assert emulator.requests()[-1]["fields"]["draft"] is True
+    (generated,) = [entry for entry in emulator.requests() if entry["outcome"] == "generated"]
+    assert generated["fields"]["draft"] is True
 
 
 @pytest.mark.parametrize(
@@ -251,6 +253,7 @@ def test_contract_check_without_a_key_skips_keyed_probes(emulator: Emulator) -> 
     result = CliRunner().invoke(cli, ["contract-check", "--base-url", emulator.base_url], env={"QUBRID_API_KEY": ""})
     assert result.exit_code == 0, result.output
     assert result.output.count("skipped: needs QUBRID_API_KEY") == 2
+    assert "catalog checks skipped: they need QUBRID_API_KEY" in result.output
 
 
 def test_validation_mode_warns_and_keeps_usable_answers() -> None:
@@ -260,7 +263,7 @@ def test_validation_mode_warns_and_keeps_usable_answers() -> None:
         qv.Qubrid(api_key=emulator.api_key, base_url=emulator.base_url, validate_responses=True) as client,
         pytest.warns(qv.ContractDriftWarning, match="created"),
     ):
-        video = client.videos.generate(model="p-video", duration=1, fps=2, resolution="360p")
+        video = client.videos.generate(model="p-video", duration=1, aspect_ratio="1:1", draft=True)
     assert video.url.endswith(".mp4")
     assert video.created is None
 
@@ -279,7 +282,7 @@ def test_validation_mode_strict_raises() -> None:
 def test_validation_mode_is_silent_on_a_faithful_api(emulator: Emulator) -> None:
     """No drift, no warning (pytest turns any warning into an error here)."""
     with qv.Qubrid(api_key=emulator.api_key, base_url=emulator.base_url, validate_responses="strict") as client:
-        client.videos.generate(model="p-video", duration=1, fps=2, resolution="360p")
+        client.videos.generate(model="p-video", duration=1, aspect_ratio="1:1", draft=True)
         with pytest.raises(qv.ModelNotFoundError):
             client.videos.generate(model="no-such-model")
 

@@ -17,7 +17,7 @@ from qubrid_video_emulator import Emulator
 from ..hostile import VIDEO, hostile, raw_answer
 from ..processes import command
 
-SMALL = ["--duration", "1", "--resolution", "360p", "--fps", "2"]
+SMALL = ["--duration", "1", "--aspect-ratio", "1:1"]
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from ..hostile import VIDEO, hostile, raw_answer
 from ..processes import command
 from ..terminal import in_terminal
 
-SMALL = ["--duration", "1", "--resolution", "360p", "--fps", "2"]
+SMALL = ["--duration", "1", "--aspect-ratio", "1:1"]
 SPINNER_DONE = re.compile(r"^✓ generating with p-video \d+\.\ds$")
 SIZED_DONE = re.compile(r"^downloading: 100%\|█+\| (\d+(?:\.\d+)?k?)B/\1B \[\d\d:\d\d<00:00, [\d.]+[kM]?B/s\]$")
 SOME_BYTES_SHOWN = re.compile(rb"\rdownloading: [^\r]*\| [1-9][\d.]*k?B/")
@@ -99,7 +99,7 @@ def test_the_batch_tally_ends_its_line_before_the_summary(tmp_path: Path) -> Non
     """The batch's bar ends at n/n with the counts, then the summary starts on the next line; a rate-limit
     notice printed meanwhile gets a line of its own, the bar redrawn below it."""
     jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"
-    jobs.write_text("".join(json.dumps({"prompt": f"p{i}", "duration": 1, "resolution": "360p", "fps": 2}) + "\n"
+    jobs.write_text("".join(json.dumps({"prompt": f"p{i}", "duration": 1, "aspect_ratio": "1:1"}) + "\n"
                             for i in range(3)))  # fmt: skip
     with Emulator(EmulatorConfig(latency=0.2)) as emulator:
         emulator.inject("429", count=3, retry_after=0.05)  # the first request and the client's two retries

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from ..conftest import serve_app
 from ..media import png, wav
 
-TINY = {"model": "p-video", "prompt": "A butterfly", "duration": 1, "fps": 4, "resolution": "360p"}
+TINY = {"model": "p-video", "prompt": "A butterfly", "duration": 1, "aspect_ratio": "1:1", "draft": True}
 
 
 def _post(emulator: Emulator, body: dict[str, Any] | None = None, *, key: str | None = "default", **kwargs: Any):
@@ -96,7 +96,7 @@ def test_credits_permissions_and_rate_limits() -> None:
     """Per-key credits (402 when spent), model permissions (403) and rate limits (429 + Retry-After)."""
     config = EmulatorConfig(
         keys={
-            "sk-poor": KeyPolicy(credits=1),
+            "sk-poor": KeyPolicy(credits=5),  # one TINY: 1 s of 720p draft at US$0.005, 5 credits
             "sk-narrow": KeyPolicy(models={"p-video"}),
             "sk-slow": KeyPolicy(rate_limit=2),
         },
@@ -273,14 +273,14 @@ def test_journal_records_what_was_received(emulator: Emulator) -> None:
     response = _post(
         emulator,
         None,
-        data={"model": "p-video", "duration": "1", "fps": "4", "resolution": "360p", "draft": "true"},
+        data={"model": "p-video", "duration": "1", "aspect_ratio": "1:1", "draft": "true"},
         files={"image_file": ("cat.png", image, "image/png")},
         headers={"Idempotency-Key": "abc"},
     )
     assert response.status_code == 200, response.text
     (entry,) = emulator.requests()
     assert entry["content_type"].startswith("multipart/form-data; boundary=")
-    assert entry["fields"] == {"model": "p-video", "duration": "1", "fps": "4", "resolution": "360p", "draft": "true"}
+    assert entry["fields"] == {"model": "p-video", "duration": "1", "aspect_ratio": "1:1", "draft": "true"}
     assert entry["files"]["image_file"] == {
         "sha256": hashlib.sha256(image).hexdigest(),
         "size": len(image),
@@ -403,7 +403,7 @@ def test_journal_entries_are_plain_dicts_with_their_documented_keys(emulator: Em
     """requests(), downloads() and GET /_emulator/journal give plain dicts: these keys, in order, plain values."""
     emulator.inject("drop_mid")
     image = png(size=(32, 32))
-    form = {"model": "p-video", "prompt": "p" * 300, "duration": "1", "fps": "4", "resolution": "360p"}
+    form = {"model": "p-video", "prompt": "p" * 300, "duration": "1", "aspect_ratio": "1:1", "draft": "true"}
     headers = {"Idempotency-Key": "journal-1"}
     with pytest.raises(httpx.RemoteProtocolError):
         _post(emulator, None, data=form, files={"image_file": ("cat.png", image, "image/png")}, headers=headers)

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from ..conftest import serve_app
 
-TINY = {"model": "p-video", "prompt": "A butterfly", "duration": 1, "fps": 2, "resolution": "360p", "draft": True}
+TINY = {"model": "p-video", "prompt": "A butterfly", "duration": 1, "aspect_ratio": "1:1", "draft": True}
 AUTH = {"Authorization": "Bearer sk-qubrid-emulator"}
 
 
@@ -53,7 +53,7 @@ def _no_internal_errors(emulator: Emulator) -> None:
 @pytest.mark.parametrize("field", ["duration", "fps"])
 def test_multipart_integers_int_refuses_are_400(emulator: Emulator, field: str, value: str) -> None:
     """Multipart integers that str.isdigit() accepts but int() refuses (or reads oddly) are a 400 naming the field."""
-    fields = {"model": "p-video", "resolution": "360p", field: value}
+    fields = {"model": "p-video", field: value}
     response = _generate(emulator, data=fields, files={"unused": ("a.txt", b"x", "text/plain")})
     message = _assert_400(response, field)
     assert len(message) < 300  # a 5,000-digit number is not echoed back whole
@@ -62,7 +62,7 @@ def test_multipart_integers_int_refuses_are_400(emulator: Emulator, field: str, 
 
 def test_multipart_integers_keep_their_ascii_forms(emulator: Emulator) -> None:
     """Signs, surrounding spaces and leading zeros still read as the number they spell."""
-    fields = {**{k: str(v) for k, v in TINY.items()}, "duration": " +1 ", "fps": "0002"}
+    fields = {**{k: str(v) for k, v in TINY.items()}, "duration": " +1 ", "fps": "0024"}
     response = _generate(emulator, data=fields, files={"unused": ("a.txt", b"x", "text/plain")})
     assert response.status_code == 200, response.text
 
@@ -95,7 +95,9 @@ def test_json_numbers_out_of_any_range_name_the_field(emulator: Emulator, field:
 
 def test_json_long_number_under_a_repeated_key_is_a_400(emulator: Emulator) -> None:
     """A long number dropped with the first of two equal keys still gets a 400, not a crash."""
-    body = b'{"duration": ' + b"9" * 5000 + b', "model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}'
+    body = (
+        b'{"duration": ' + b"9" * 5000 + b', "model": "p-video", "duration": 1, "aspect_ratio": "1:1", "draft": true}'
+    )
     response = _generate(emulator, content=body, headers={"Content-Type": "application/json"})
     _assert_400(response, None)
     _no_internal_errors(emulator)

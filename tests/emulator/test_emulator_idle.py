@@ -31,7 +31,7 @@ LAUNCHER = (
     "resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), hard))\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
-TINY = {"model": "p-video", "prompt": "still here", "duration": 1, "fps": 2, "resolution": "360p", "draft": True}
+TINY = {"model": "p-video", "prompt": "still here", "duration": 1, "aspect_ratio": "1:1", "draft": True}
 AUTH = {"Authorization": "Bearer sk-qubrid-emulator"}
 
 

@@ -13,7 +13,7 @@ IN_FLIGHT = 1000
 def test_thousand_concurrent_requests_all_succeed() -> None:
     """1,000 requests held 1 s each are all in flight at once and all answered 200, with one render."""
     with Emulator(EmulatorConfig(latency=1.0)) as emulator:
-        body = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
+        body = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1", "draft": True}
         headers = {"Authorization": f"Bearer {emulator.api_key}"}
         # Ten client pools of 100: one httpx pool of 1,000 connections spends its time managing
         # itself, and this test measures the server.

@@ -26,11 +26,14 @@ def _generate(emulator: Emulator, fields: dict[str, Any], files: dict[str, Any] 
 @pytest.mark.parametrize(
     ("resolution", "aspect_ratio", "size"),
     [
-        ("480p", "16:9", (854, 480)),
+        ("720p", "16:9", (1280, 720)),
         ("720p", "9:16", (720, 1280)),
         ("720p", "1:1", (720, 720)),
         ("1080p", "16:9", (1920, 1080)),
-        ("360p", "4:3", (480, 360)),
+        ("720p", "4:3", (960, 720)),
+        ("1080p", "3:4", (1080, 1440)),
+        ("720p", "3:2", (1080, 720)),
+        ("720p", "2:3", (720, 1080)),
     ],
 )
 def test_resolution_and_aspect_ratio(
@@ -38,15 +41,16 @@ def test_resolution_and_aspect_ratio(
 ) -> None:
     """The frame size follows resolution (the short side) and aspect ratio."""
     video = probe(_generate(emulator, {"model": "p-video", "resolution": resolution, "aspect_ratio": aspect_ratio,
-                                       "duration": 1, "fps": 2, "draft": True}))  # fmt: skip
+                                       "duration": 1, "draft": True}))  # fmt: skip
     assert (video["width"], video["height"]) == size
     assert video["codec"] == "h264"
 
 
-@pytest.mark.parametrize(("duration", "fps"), [(1, 24), (3, 10), (2, 30)])
+@pytest.mark.parametrize(("duration", "fps"), [(1, 24), (3, 24), (2, 48)])
 def test_duration_and_fps(emulator: Emulator, duration: int, fps: int) -> None:
     """Frame rate, frame count and duration are what was asked."""
-    video = probe(_generate(emulator, {"model": "p-video", "duration": duration, "fps": fps, "resolution": "360p"}))
+    fields = {"model": "p-video", "duration": duration, "fps": fps, "aspect_ratio": "1:1", "draft": True}
+    video = probe(_generate(emulator, fields))
     assert video["fps"] == fps
     assert video["frames"] == duration * fps
     assert video["duration"] == pytest.approx(duration, abs=0.1)
@@ -55,10 +59,10 @@ def test_duration_and_fps(emulator: Emulator, duration: int, fps: int) -> None:
 
 def test_uploaded_image_and_audio(emulator: Emulator) -> None:
     """An uploaded image fills the frame, and uploaded audio is muxed in when save_audio is true."""
-    fields = {"model": "p-video", "duration": 2, "fps": 5, "resolution": "360p", "save_audio": True}
+    fields = {"model": "p-video", "duration": 2, "draft": True, "save_audio": True}
     files = {
-        "image_file": ("green.png", png((10, 200, 10)), "image/png"),
-        "audio_file": ("a.wav", wav(3.0), "audio/wav"),
+        "image_file": ("green.png", png((10, 200, 10), size=(240, 240)), "image/png"),
+        "audio_file": ("a.wav", wav(1.0), "audio/wav"),
     }
     video = probe(_generate(emulator, fields, files))
     red, green, blue = video["center"]  # type: ignore[misc]
@@ -71,7 +75,7 @@ def test_uploaded_image_and_audio(emulator: Emulator) -> None:
 
 def test_prompt_upsampling_changes_the_drawn_prompt(emulator: Emulator) -> None:
     """The caption drawn with prompt_upsampling differs from the one drawn without it."""
-    base = {"model": "p-video", "prompt": "A red fox", "duration": 1, "fps": 2, "resolution": "360p"}
+    base = {"model": "p-video", "prompt": "A red fox", "duration": 1, "aspect_ratio": "1:1", "draft": True}
     plain = probe(_generate(emulator, {**base, "prompt_upsampling": False}))
     upsampled = probe(_generate(emulator, {**base, "prompt_upsampling": True}))
     assert plain["caption"] != upsampled["caption"]
@@ -79,22 +83,22 @@ def test_prompt_upsampling_changes_the_drawn_prompt(emulator: Emulator) -> None:
 
 def test_draft_is_lower_quality(emulator: Emulator) -> None:
     """Draft keeps the shape but loses more of the input picture's detail than a full render."""
-    picture = noise_png((640, 360))
+    picture = noise_png((720, 720))
     image = ("noise.png", picture, "image/png")
-    base = {"model": "p-video", "prompt": "", "prompt_upsampling": False, "duration": 1, "fps": 2, "resolution": "360p"}
+    base = {"model": "p-video", "prompt": "", "prompt_upsampling": False, "duration": 1}
     full = _generate(emulator, {**base, "draft": False}, {"image_file": image})
     draft = _generate(emulator, {**base, "draft": True}, {"image_file": image})
     assert (
-        (probe(draft)["width"], probe(draft)["height"]) == (probe(full)["width"], probe(full)["height"]) == (640, 360)
+        (probe(draft)["width"], probe(draft)["height"]) == (probe(full)["width"], probe(full)["height"]) == (720, 720)
     )
-    box = (0, 60, 640, 160)  # between the moving marker and the caption band
+    box = (0, 120, 720, 320)  # between the moving marker and the caption band
     assert frame_error(draft, picture, box) > frame_error(full, picture, box) * 1.2
 
 
 def test_identical_requests_reuse_the_render(emulator: Emulator) -> None:
     """Two identical requests are two generations but one render: the same file URL."""
     auth = {"Authorization": f"Bearer {emulator.api_key}"}
-    body = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
+    body = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1", "draft": True}
     urls = {
         httpx.post(f"{emulator.base_url}/videos/generations", json=body, headers=auth).json()["data"][0]["url"]
         for _ in range(2)

@@ -24,7 +24,7 @@ def test_quick_start_as_in_the_readme(emulator: Any, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     client = Qubrid()
     video = client.videos.generate(model="p-video", prompt="A butterfly flying through a flower garden",
-                                   image="cat.jpg", duration=1, resolution="360p")  # fmt: skip
+                                   image="cat.jpg", duration=1, draft=True)  # fmt: skip
     path = video.download("butterfly.mp4")
     client.close()
     assert path == tmp_path / "butterfly.mp4"
@@ -99,7 +99,7 @@ def test_with_options_shares_the_pool(emulator: Any) -> None:
         assert client.max_retries == 2
         quick.close()
         assert not client._http.is_closed
-        assert quick.videos.generate(model="p-video", duration=1, fps=2, resolution="360p").url
+        assert quick.videos.generate(model="p-video", duration=1, aspect_ratio="1:1", draft=True).url
         with pytest.raises(TypeError, match="unexpected keyword"):
             client.with_options(colour="blue")
 
@@ -136,7 +136,7 @@ def test_own_http_client_is_used_and_not_closed(emulator: Any) -> None:
     seen: list[str] = []
     http = httpx.Client(event_hooks={"request": [lambda request: seen.append(request.url.path)]})
     with Qubrid(api_key=emulator.api_key, base_url=emulator.base_url, http_client=http) as client:
-        client.videos.generate(model="p-video", duration=1, fps=2, resolution="360p")
+        client.videos.generate(model="p-video", duration=1, aspect_ratio="1:1", draft=True)
     assert seen == ["/v1/videos/generations"]
     assert not http.is_closed
     http.close()

@@ -9,7 +9,7 @@ from typing import Any
 from qubrid_video import AsyncQubrid, Qubrid
 from qubrid_video_emulator import Emulator, EmulatorConfig
 
-TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
+TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1", "draft": True}
 
 
 def test_500_concurrent_generations_on_one_async_client() -> None:

@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from ..conftest import serve_app
 
-TINY: dict[str, Any] = {"model": "p-video", "duration": 2, "fps": 12, "resolution": "480p"}
+TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1"}
 
 
 def _served(video: Video) -> bytes:

@@ -22,7 +22,7 @@ INTERNAL = (AttributeError, KeyError, IndexError, UnboundLocalError, NameError, 
 def shared() -> Iterator[tuple[Emulator, Qubrid, Video]]:
     """One emulator, client and real video for every example."""
     with Emulator() as emulator, Qubrid(api_key=emulator.api_key, base_url=emulator.base_url) as client:
-        video = client.videos.generate(model="p-video", duration=1, fps=2, resolution="360p")
+        video = client.videos.generate(model="p-video", duration=1, aspect_ratio="1:1", draft=True)
         yield emulator, client, video
 
 

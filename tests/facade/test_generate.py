@@ -69,8 +69,8 @@ def test_every_spec_field_is_a_parameter(spec: dict[str, Any]) -> None:
 
 def test_urls_travel_as_json(client: Either, emulator: Emulator) -> None:
     """With only URLs, the body is JSON with every field typed as the spec says."""
-    client.generate(**TINY, prompt="p", aspect_ratio="1:1", image="https://example.com/none.png",
-                           draft=True, save_audio=False, prompt_upsampling=False)  # fmt: skip
+    client.generate(**TINY, prompt="p", image="https://example.com/none.png", save_audio=False,
+                    prompt_upsampling=False)  # fmt: skip
     (entry,) = emulator.requests()
     assert entry["content_type"] == "application/json"
     assert entry["fields"]["image"] == "https://example.com/none.png"
@@ -83,10 +83,10 @@ def test_local_media_travel_as_multipart_with_spec_encoding(client: Either, emul
     """A local file goes as image_file; a URL rides along; numbers and flags are '5' and 'true'."""
     picture = tmp_path / "cat.png"
     picture.write_bytes(png())
-    client.generate(**TINY, image=picture, audio="https://example.com/a.mp3", draft=True, save_audio=False)
+    client.generate(**TINY, image=picture, audio="https://example.com/a.mp3", save_audio=False)
     (entry,) = emulator.requests()
     assert entry["content_type"].startswith("multipart/form-data; boundary=")
-    expected = {"model": "p-video", "duration": "1", "fps": "2", "resolution": "360p",
+    expected = {"model": "p-video", "duration": "1", "aspect_ratio": "1:1",
                 "audio": "https://example.com/a.mp3", "draft": "true", "save_audio": "false"}  # fmt: skip
     assert entry["fields"] == expected
     assert entry["files"]["image_file"]["sha256"] == hashlib.sha256(picture.read_bytes()).hexdigest()

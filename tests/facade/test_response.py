@@ -19,7 +19,7 @@ from qubrid_video_emulator import Emulator
 from ..hostile import calls, hostile, raw_answer
 from ..strategies import ODD_CREATED, ODD_DATA
 
-TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
+TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1", "draft": True}
 CLIENTS = ["sync", "async"]
 
 

@@ -15,7 +15,7 @@ from qubrid_video import Qubrid, QubridError
 from qubrid_video_emulator import Emulator, EmulatorConfig, KeyPolicy
 
 KEY = "sk-live-TOPSECRET-0123456789"
-TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "fps": 2, "resolution": "360p"}
+TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1", "draft": True}
 
 
 def test_key_absent_from_everything_captured(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ from qubrid_video_emulator import Emulator, EmulatorConfig, KeyPolicy
 with Emulator(EmulatorConfig(keys={{{KEY!r}: KeyPolicy()}})) as emulator:
     emulator.inject("502")
     with qubrid_video.Qubrid(api_key={KEY!r}, base_url=emulator.base_url) as client:
-        client.videos.generate(model="p-video", duration=1, fps=2, resolution="360p")
+        client.videos.generate(model="p-video", duration=1, aspect_ratio="1:1", draft=True)
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"QUBRID_LOG": "debug"},
                             timeout=120, check=True)  # fmt: skip

@@ -44,7 +44,7 @@ def soak(calls: int, tmp_path: Path) -> None:
                     async with slots:
                         try:
                             video = await client.videos.generate(model="p-video", prompt=f"soak {index % PROMPTS}",
-                                                                 duration=1, fps=2, resolution="360p")  # fmt: skip
+                                                                 duration=1, aspect_ratio="1:1", draft=True)  # fmt: skip
                             path = await video.download(tmp_path / f"{index}.mp4")
                         except qv.QubridError as error:
                             outcomes[type(error).__name__] += 1
