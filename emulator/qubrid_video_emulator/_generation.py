@@ -21,7 +21,7 @@ from . import _render
 from ._body import parse_body
 from ._errors import RequestError, bad_request, new_request_id
 from ._fetch import fetch
-from ._journal import GenerationNotes, GenerationRecord
+from ._journal import GenerationNotes, generation_record
 from ._params import GenerationParams, Upload, parse_params, upsample
 from ._state import EmulatorState, Generation
 from ._store import VideoStore
@@ -54,7 +54,7 @@ class Generations:
             notes.outcome = "error:internal_error"
             response = misbehaviour.drifted_error(RequestError(500).response(notes.request_id), drift)
         status = None if isinstance(response, misbehaviour.DropBefore) else response.status_code
-        self.state.record_request(GenerationRecord.of(request, notes, status))
+        self.state.record_request(generation_record(request, notes, status))
         return response
 
     async def _read_body(self, request: Request) -> bytes:
@@ -169,6 +169,7 @@ class Generations:
             image=image,
             image_label=image_label,
             audio=audio if params.save_audio else None,
+            fast=self.state.config.render == "fast",
         )
 
     async def _media(self, upload: Upload | None, url: str | None, param: str) -> tuple[bytes | None, str | None]:

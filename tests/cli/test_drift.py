@@ -226,7 +226,7 @@ def test_contract_check_passes_on_a_faithful_api(emulator: Emulator) -> None:
     billable = _contract_check(emulator, "--allow-billable")
     assert billable.exit_code == 0, billable.output
     assert emulator.generations == 1
-    assert emulator.requests()[-1]["fields"]["draft"] is True
+    assert emulator.requests()[-1].fields["draft"] is True
 
 
 @pytest.mark.parametrize(
