@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,18 @@ from qubrid_video import contract
 ROOT = Path(__file__).resolve().parent.parent
 # The generator's input, for the tests of the file itself and of commands given a spec to read.
 SPEC_PATH = ROOT / "openapi" / "qubrid-video.yaml"
+PYTEST_PLUGIN = "qubrid_video_emulator.pytest_plugin"
+
+
+def plugin_load_args() -> list[str]:
+    """What a child pytest needs to load our plugin: nothing where its entry point is installed.
+
+    An editable install's metadata (its entry points) is written when it is installed: one made
+    before the plugin existed lacks it until reinstalled (`make install`). There, ``-p`` loads the
+    plugin instead; where the entry point is registered, ``-p`` would load it a second time (an error).
+    """
+    registered = any(entry.value == PYTEST_PLUGIN for entry in entry_points(group="pytest11"))
+    return [] if registered else ["-p", PYTEST_PLUGIN]
 
 
 @pytest.fixture(scope="session")

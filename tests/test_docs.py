@@ -10,7 +10,8 @@ line before a block (invisible on the site) change how it runs:
   must meet it (the fault is spent afterwards), so an error-handling sample takes the path it shows.
 
 A block with a title (```` ```python title="app.py" ````) is a file: it is written under that name
-for the later blocks of its page too, and a ``test_*.py`` file runs under pytest.
+for the later blocks of its page too, and a ``test_*.py`` file runs under pytest, with the SDK's
+pytest plugin (its fixtures) loaded as it is for a user.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import pytest
 from qubrid_video_cli._commands import cli
 from qubrid_video_emulator import Emulator
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, plugin_load_args
 from tests.media import jpeg, wav
 
 DOCS = ROOT / "docs"
@@ -125,7 +126,8 @@ def test_python_sample_runs(block: Block, emulator: Emulator, tmp_path: Path) ->
     script = tmp_path / (block.title or "sample.py")
     script.write_text(block.code, encoding="utf-8")
     is_test = script.name.startswith("test_")
-    command = ["-m", "pytest", "-q", "-p", "no:cacheprovider", script.name] if is_test else [script.name]
+    run_tests = ["-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin_load_args()]
+    command = [*run_tests, script.name] if is_test else [script.name]
     command = ["-W", "default", *command]  # every warning shown once: a sample must raise none
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUBRID_")}
     env |= {"QUBRID_API_KEY": emulator.api_key, "QUBRID_BASE_URL": emulator.base_url}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import email.message
 import email.parser
 import os
@@ -90,6 +91,14 @@ def test_top_level_is_exactly_the_four_packages(wheel: zipfile.ZipFile) -> None:
     """Nothing but the four packages and the dist-info lands in site-packages (no tests, tools, docs)."""
     top = {name.split("/", 1)[0] for name in wheel.namelist()}
     assert top == {*PACKAGES, DIST_INFO}
+
+
+def test_the_pytest_plugin_is_an_entry_point(wheel: zipfile.ZipFile) -> None:
+    """pytest finds the emulator's fixtures through the wheel's pytest11 entry point, and the CLI is a script."""
+    parser = configparser.ConfigParser(delimiters=("=",))
+    parser.read_string(wheel.read(f"{DIST_INFO}/entry_points.txt").decode("utf-8"))
+    assert dict(parser["pytest11"]) == {"qubrid_video": "qubrid_video_emulator.pytest_plugin"}
+    assert dict(parser["console_scripts"]) == {"qubrid-video": "qubrid_video_cli:main"}
 
 
 def test_dev_tooling_is_not_public_metadata(metadata: email.message.Message) -> None:

@@ -62,6 +62,9 @@ def _fault(value: str) -> tuple[str, int]:
 @click.option("--max-body-mb", type=int, default=64, show_default=True, help="Largest request body accepted.")
 @click.option("--idle-timeout", type=float, default=10.0, show_default=True,
               help="Seconds a client has to send a request's headers before its connection is closed.")  # fmt: skip
+@click.option("--render", type=click.Choice(["full", "fast"]), default="full", show_default=True,
+              help="full: draw the picture and prompt on every frame; fast: a plain video of the same shape, "
+                   "in tens of milliseconds (for test suites).")  # fmt: skip
 def emulator(**options: Any) -> None:
     """Run a local Qubrid Video API: real MP4s, every documented error, faults on demand.
 
@@ -102,6 +105,7 @@ def emulator(**options: Any) -> None:
             same_origin_files=options["same_origin_files"],
             drift=options["drift"],
             idle_timeout=options["idle_timeout"],
+            render=options["render"],
         )
         server = Emulator(config, host=options["host"], port=options["port"], files_port=options["files_port"])
         for value in options["faults"]:

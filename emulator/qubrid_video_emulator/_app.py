@@ -6,12 +6,13 @@ The rooms, each a module:
 - ``_misbehaviour.py``: faults turned into answers, and drift from the contract.
 - ``_cdn.py``, the emulated CDN: ``GET``/``HEAD /files/{name}``, byte ranges read by ``_ranges.py``.
 - ``_control.py``, the control API: ``/_emulator/health``, ``journal``, ``faults``, ``keys``.
-- ``_journal.py``, the journal's typed entries, built once a request is answered.
+- ``_journal.py``, the journal's entries (the public classes of ``_records.py``), built once a
+  request is answered.
 
 Below them: ``_body.py`` and ``_params.py`` read a request; ``_validation.py`` and ``_spec.py``
 hold it to the contract, ``_catalog.py`` to the model's published options (``models.yaml``);
 ``_state.py`` remembers (journal entries, keys, credits, idempotency); ``_fetch.py``,
-``_inputs.py``, ``_render.py`` and ``_store.py`` make the video; ``_connections.py`` and
+``_inputs.py``, ``_render.py`` (or ``_render_fast.py``) and ``_store.py`` make the video; ``_connections.py`` and
 ``_server.py`` run it all under uvicorn.
 """
 

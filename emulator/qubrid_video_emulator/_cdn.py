@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from . import _misbehaviour as misbehaviour
 from ._errors import error_response, new_request_id
 from ._faults import FaultKind
-from ._journal import DownloadRecord
+from ._journal import download_record
 from ._ranges import RangeNotSatisfiable, byte_range
 from ._state import EmulatorState
 from ._store import VideoStore
@@ -35,7 +35,7 @@ class Files:
         """``GET /files/{name}``: the video, with ``ETag``, ``Content-Length`` and single ``Range`` support."""
         request_id, received = new_request_id(), time.time()
         response, status, fault = self._download(request, request_id)
-        record = DownloadRecord.of(request, request_id=request_id, received=received, fault=fault, status=status)
+        record = download_record(request, request_id=request_id, received=received, fault=fault, status=status)
         self.state.record_download(record)
         return response
 

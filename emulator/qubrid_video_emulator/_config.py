@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 import attrs
 
@@ -68,6 +69,11 @@ class EmulatorConfig:
         idle_timeout: Seconds a client has to send a request's headers after connecting (or after the
             first byte of a later request on the connection) before it is closed; None for no limit.
             Idle connections would otherwise hold a file descriptor each, until none is left.
+        render: ``"full"`` draws every frame (the input picture, the prompt, a moving marker) and
+            encodes it: one to two seconds for 5 s of 1080p. ``"fast"`` serves a plain,
+            minimal-bitrate video of the same width, height, frame rate, duration and audio track,
+            rendered once per shape (tens of milliseconds) and then reused: for test suites, and
+            what the pytest fixtures use.
     """
 
     keys: dict[str, KeyPolicy] = attrs.field(factory=lambda: {DEFAULT_API_KEY: KeyPolicy()})
@@ -81,11 +87,17 @@ class EmulatorConfig:
     same_origin_files: bool = False
     drift: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     idle_timeout: float | None = attrs.field(default=10.0)
+    render: Literal["fast", "full"] = attrs.field(default="full")
 
     @idle_timeout.validator
     def _positive_timeout(self, attribute: attrs.Attribute[float | None], value: float | None) -> None:
         if value is not None and not value > 0:
             raise ValueError(f"idle_timeout must be a positive number of seconds or None, not {value!r}")
+
+    @render.validator
+    def _known_render(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in ("fast", "full"):
+            raise ValueError(f"render must be 'fast' or 'full', not {value!r}")
 
     @drift.validator
     def _known_drift(self, attribute: attrs.Attribute[frozenset[str]], value: frozenset[str]) -> None:

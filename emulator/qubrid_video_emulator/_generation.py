@@ -24,7 +24,7 @@ from ._catalog import ModelSpec
 from ._errors import RequestError, bad_request, new_request_id
 from ._fetch import fetch
 from ._inputs import Check, check_audio, check_image, frame_size, video_seconds
-from ._journal import GenerationNotes, GenerationRecord
+from ._journal import GenerationNotes, generation_record
 from ._params import GenerationParams, Upload, parse_params, upsample
 from ._state import EmulatorState, Generation
 from ._store import VideoStore
@@ -58,7 +58,7 @@ class Generations:
             notes.outcome = "error:internal_error"
             response = misbehaviour.drifted_error(RequestError(500).response(notes.request_id), drift)
         status = None if isinstance(response, misbehaviour.DropBefore) else response.status_code
-        self.state.record_request(GenerationRecord.of(request, notes, status))
+        self.state.record_request(generation_record(request, notes, status))
         return response
 
     async def _read_body(self, request: Request) -> bytes:
@@ -166,6 +166,7 @@ class Generations:
             image=image,
             image_label=image_label,
             audio=audio if params.save_audio else None,
+            fast=self.state.config.render == "fast",
         )
 
     async def _checked(self, check: Check[T], name: str, spec: ModelSpec, data: bytes | None, url: str | None) -> T:

@@ -21,7 +21,7 @@ AUDIO_RATE = 44100
 
 @attrs.frozen
 class RenderJob:
-    """Everything the renderer needs; its fields also form the render cache key."""
+    """Everything the renderer needs; its fields also form the render cache key (see :meth:`cache_fields`)."""
 
     width: int
     height: int
@@ -32,6 +32,15 @@ class RenderJob:
     image: bytes | None = attrs.field(default=None, repr=False)
     image_label: str | None = None
     audio: bytes | None = attrs.field(default=None, repr=False)
+    fast: bool = False
+
+    def cache_fields(self) -> dict[str, object]:
+        """What the rendered video depends on: every field, or only its shape for a fast render."""
+        if self.fast:
+            # A fast render shows neither picture nor prompt: one file serves every job of that shape.
+            shape = {"width": self.width, "height": self.height, "fps": self.fps, "duration": self.duration}
+            return {**shape, "audio": self.audio is not None, "fast": True}
+        return attrs.asdict(self)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

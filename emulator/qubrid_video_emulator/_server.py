@@ -18,6 +18,7 @@ from ._app import EmulatorApp
 from ._config import EmulatorConfig, KeyPolicy
 from ._connections import Server, protocol_class
 from ._faults import Fault, FaultKind
+from ._records import DownloadRecord, GenerationRecord
 from ._spec import api_prefix
 from ._state import EmulatorState
 from ._store import VideoStore
@@ -39,6 +40,10 @@ def _listen(host: str, port: int) -> socket.socket:
     sock.listen(4096)
     sock.setblocking(False)
     return sock
+
+
+# Read once, when the server starts: a reset cannot change them under a running server.
+_FIXED_AT_START = ("same_origin_files", "render_workers", "idle_timeout")
 
 
 def _origin(host: str, sock: socket.socket) -> str:
@@ -221,39 +226,57 @@ class Emulator:
         """Accept another API key, with its own credits, model permissions and rate limit."""
         self.state.add_key(key, KeyPolicy(credits=credits, models=models, rate_limit=rate_limit))
 
-    def journal(self) -> dict[str, list[dict[str, Any]]]:
-        """Everything received so far: ``{"requests": [...], "downloads": [...]}``.
+    def reset(self, config: EmulatorConfig | None = None) -> None:
+        """Start over, as if just started: for the next test on a server shared by many.
 
-        The lists are what :meth:`requests` and :meth:`downloads` return; ``GET /_emulator/journal``
-        answers the same, as JSON.
+        Forgets the journal, queued and random faults, keys added since, credits spent, rate-limit
+        windows, idempotency keys seen and the :attr:`generations` count, and restores the keys and
+        their policies from the config. Rendered videos are kept (they depend only on what was
+        asked), and the server keeps its ports. A request still in flight is answered, but not
+        journaled.
+
+        Args:
+            config: Settings to run with from now on (by default, the current ones). On a running
+                emulator, ``same_origin_files``, ``render_workers`` and ``idle_timeout`` must stay
+                as they are: they are read when it starts.
+
+        Raises:
+            ValueError: `config` changes a setting read at start, while the emulator runs.
+        """
+        config = config or self.config
+        if self._sockets:  # listening
+            for name in _FIXED_AT_START:
+                if getattr(config, name) != getattr(self.config, name):
+                    raise ValueError(f"{name} cannot change while the emulator runs: start another Emulator")
+        self.config = config
+        self.state.reset(config)
+
+    def journal(self) -> dict[str, list[dict[str, Any]]]:
+        """Everything received so far, as JSON-able dicts: ``{"requests": [...], "downloads": [...]}``.
+
+        Each entry is :meth:`GenerationRecord.as_dict` or :meth:`DownloadRecord.as_dict` of what
+        :meth:`requests` and :meth:`downloads` return; ``GET /_emulator/journal`` answers the same.
         """
         return self.state.journal()
 
-    def requests(self) -> list[dict[str, Any]]:
-        """The generation requests received so far, oldest first, each a new plain dict.
+    def requests(self) -> list[GenerationRecord]:
+        """The generation requests received so far (since the start or the last :meth:`reset`), oldest first.
 
-        Keys: ``request_id``, ``time`` (Unix time received), ``content_type``, ``idempotency_key``,
-        ``authorization`` (whether the header came), ``key`` (the key used, as a digest ``key:…``,
-        or None), ``fields`` (text cut to 200 characters), ``files`` (``{field: {sha256, size,
-        filename, content_type}}``), ``fault`` (the kind's value, or None), ``status`` (None when
-        the connection was closed without an answer), ``outcome`` (``generated``, ``replayed``,
-        ``error:CODE``, ``fault:KIND``, ``client_disconnected``), ``generation_id`` and
-        ``answered`` (Unix time answered).
+        Each entry is frozen; compare its attributes (``entry.outcome == "generated"``) or the whole
+        of :meth:`GenerationRecord.as_dict`. The list is new at each call.
         """
-        return self.state.journal()["requests"]
+        return self.state.requests()
 
-    def downloads(self) -> list[dict[str, Any]]:
-        """The video downloads received so far, oldest first, each a new plain dict.
+    def downloads(self) -> list[DownloadRecord]:
+        """The video downloads received so far (since the start or the last :meth:`reset`), oldest first.
 
-        Keys: ``request_id``, ``time`` (Unix time received), ``name`` (the file asked for),
-        ``authorization`` (whether the header came), ``range`` and ``if_range`` (the headers, or
-        None), ``fault`` (the kind's value, or None) and ``status`` (206 for a range served).
+        Each entry is frozen; see :class:`DownloadRecord`. The list is new at each call.
         """
-        return self.state.journal()["downloads"]
+        return self.state.downloads()
 
     @property
     def generations(self) -> int:
-        """How many generations actually ran (replays of an idempotency key do not count)."""
+        """How many generations actually ran (replays of an idempotency key do not count) since the start or reset."""
         return self.state.generations
 
     def __repr__(self) -> str:

@@ -14,7 +14,7 @@ import attrs
 from ._config import EmulatorConfig, KeyPolicy
 from ._errors import RequestError
 from ._faults import FaultPlan
-from ._journal import DownloadRecord, GenerationRecord
+from ._records import DownloadRecord, GenerationRecord
 
 
 @attrs.frozen
@@ -34,17 +34,26 @@ class EmulatorState:
     """
 
     def __init__(self, config: EmulatorConfig) -> None:
-        self.config = config
         self.faults = FaultPlan()
         self.files_port: int | None = None
         self._lock = threading.Lock()
-        self._keys = dict(config.keys)
-        self._credits = {key: policy.credits for key, policy in config.keys.items()}
-        self._requests: list[GenerationRecord] = []
-        self._downloads: list[DownloadRecord] = []
-        self._windows: dict[str, deque[float]] = {}
-        self._idempotent: dict[tuple[str, str], asyncio.Future[Generation]] = {}
-        self.generations = 0
+        self.reset(config)
+
+    def reset(self, config: EmulatorConfig) -> None:
+        """Start over under `config`: no journal, faults, spent credits, rate windows or idempotency records."""
+        with self._lock:
+            self.config = config
+            self._keys = dict(config.keys)
+            self._credits = {key: policy.credits for key, policy in config.keys.items()}
+            self._requests: list[GenerationRecord] = []
+            self._downloads: list[DownloadRecord] = []
+            # A request still in flight across a reset belongs to the test before: its entry is dropped.
+            self._since = time.time()
+            # New objects rather than cleared ones: the event loop may be using the old ones right now.
+            self._windows: dict[str, deque[float]] = {}
+            self._idempotent: dict[tuple[str, str], asyncio.Future[Generation]] = {}
+            self.generations = 0
+        self.faults.clear()
 
     # Keys and their limits.
 
@@ -125,17 +134,29 @@ class EmulatorState:
     # The journal.
 
     def record_request(self, record: GenerationRecord) -> None:
-        """Append one generation request to the journal."""
+        """Append one generation request to the journal (unless it arrived before the last reset)."""
         with self._lock:
-            self._requests.append(record)
+            if record.time >= self._since:
+                self._requests.append(record)
 
     def record_download(self, record: DownloadRecord) -> None:
-        """Append one video download to the journal."""
+        """Append one video download to the journal (unless it arrived before the last reset)."""
         with self._lock:
-            self._downloads.append(record)
+            if record.time >= self._since:
+                self._downloads.append(record)
+
+    def requests(self) -> list[GenerationRecord]:
+        """The generation requests received, oldest first (a new list of the frozen entries)."""
+        with self._lock:
+            return list(self._requests)
+
+    def downloads(self) -> list[DownloadRecord]:
+        """The downloads received, oldest first (a new list of the frozen entries)."""
+        with self._lock:
+            return list(self._downloads)
 
     def journal(self) -> dict[str, list[dict[str, Any]]]:
-        """A copy of everything received, as plain dicts (see ``_journal.py``): ``{"requests", "downloads"}``."""
+        """A copy of everything received, as plain dicts (see ``_records.py``): ``{"requests", "downloads"}``."""
         with self._lock:
             requests, downloads = list(self._requests), list(self._downloads)
         return {"requests": [r.as_dict() for r in requests], "downloads": [d.as_dict() for d in downloads]}

@@ -124,7 +124,7 @@ def test_dropped_download_is_downloaded_on_rerun_not_generated(emulator: Emulato
     record = _last(out, 1)
     assert record["status"] == "download_failed"
     assert record["url"].startswith(emulator.files_origin)
-    assert record["request_id"] == emulator.requests()[0]["request_id"]
+    assert record["request_id"] == emulator.requests()[0].request_id
     assert record["url"] in first.stdout
     assert record["request_id"] in first.stdout
     assert "run the same command again to download" in first.stdout
@@ -232,7 +232,7 @@ def test_existing_file_fails_its_line_before_sending(emulator: Emulator, tmp_pat
     result = _batch(emulator, jobs, out)
     assert result.exit_code == 11, result.output
     assert f"line 1: {out / 'fox.mp4'} already exists" in result.stdout
-    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["other"]
+    assert [r.fields["prompt"] for r in emulator.requests()] == ["other"]
     assert (out / "fox.mp4").read_bytes() == b"keep"
 
 
@@ -254,7 +254,7 @@ def test_colliding_outputs_fail_before_sending(emulator: Emulator, tmp_path: Pat
     assert "line 3: output: 'line-0004.mp4' is the default name of line 4" in result.stdout
     assert "line 5: output: 'manifest.jsonl' is the batch's own manifest" in result.stdout
     assert "line 6: output: 'SAME.mp4' is already the output of line 1" in result.stdout
-    assert sorted(r["fields"]["prompt"] for r in emulator.requests()) == ["p1", "p4"]
+    assert sorted(r.fields["prompt"] for r in emulator.requests()) == ["p1", "p4"]
     assert "2 done, 0 skipped, 4 failed" in result.stdout
     assert {r["line"] for r in _records(out)} == {1, 4}  # the manifest is intact and readable
     assert _batch(emulator, jobs, out).exit_code == 11
@@ -274,7 +274,7 @@ def test_unsafe_output_names_fail_before_sending(emulator: Emulator, tmp_path: P
     assert "NUL" in result.stdout
     assert "U+2028" in result.stdout
     assert "at most 200" in result.stdout
-    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["fine"]
+    assert [r.fields["prompt"] for r in emulator.requests()] == ["fine"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.jsonl", "ok.mp4"]
 
 
@@ -289,7 +289,7 @@ def test_names_windows_cannot_hold_fail_before_sending(emulator: Emulator, tmp_p
     assert result.returncode == 11, result.stderr
     for number, name in enumerate(bad, start=1):
         assert f"line {number}: output: {name!r} " in result.stdout, name
-    assert sorted(r["fields"]["prompt"] for r in emulator.requests()) == sorted(f"fine {name}" for name in fine)
+    assert sorted(r.fields["prompt"] for r in emulator.requests()) == sorted(f"fine {name}" for name in fine)
     assert f"{len(fine)} done, 0 skipped, {len(bad)} failed" in result.stdout
 
 
@@ -309,7 +309,7 @@ def test_undecodable_and_unencodable_lines_fail_alone(emulator: Emulator, tmp_pa
     assert "line 2: not UTF-8 text (byte 0xff" in result.stdout
     assert "line 3: field 'prompt' holds a lone surrogate (U+D800)" in result.stdout
     assert "line 5: invalid JSON" in result.stdout
-    assert sorted(r["fields"]["prompt"] for r in emulator.requests()) == ["a\u2028b", "first", "last"]
+    assert sorted(r.fields["prompt"] for r in emulator.requests()) == ["a\u2028b", "first", "last"]
     assert "3 done, 0 skipped, 3 failed" in result.stdout
 
 
@@ -352,7 +352,7 @@ def test_edited_line_does_not_get_the_old_video(emulator: Emulator, tmp_path: Pa
         handle.write(json.dumps(generated) + "\n")
     (out / "line-0001.mp4").unlink()
     assert _batch(emulator, _jobs(tmp_path, {"prompt": "new", **SMALL}), out).exit_code == 0
-    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["old", "new"]
+    assert [r.fields["prompt"] for r in emulator.requests()] == ["old", "new"]
     assert _last(out, 1)["url"] != generated["url"]
 
 
@@ -367,7 +367,7 @@ def test_inserted_and_deleted_lines_keep_their_videos(emulator: Emulator, tmp_pa
     jobs = _jobs(tmp_path, "", {"prompt": "new", **SMALL}, twin, twin, named)
     inserted = _run(emulator.base_url, jobs, out, key=emulator.api_key)
     assert inserted.returncode == 0, inserted.stdout
-    assert [r["fields"]["prompt"] for r in emulator.requests()][3:] == ["new"]
+    assert [r.fields["prompt"] for r in emulator.requests()][3:] == ["new"]
     assert "1 done, 3 skipped, 0 failed" in inserted.stdout
     assert {name: (out / name).stat().st_ino for name in saved} == saved  # neither fetched again nor replaced
     assert (out / "line-0002-2.mp4").is_file()  # line 2's usual name is the moved twin's
@@ -386,7 +386,7 @@ def test_idempotency_key_follows_the_line_not_its_number(emulator: Emulator, tmp
     assert _run(emulator.base_url, moved, tmp_path / "two", key=emulator.api_key).returncode == 0
     keys: dict[str, set[str]] = {}
     for request in emulator.requests():
-        keys.setdefault(request["fields"]["prompt"], set()).add(request["idempotency_key"])
+        keys.setdefault(request.fields["prompt"], set()).add(request.idempotency_key)
     assert {prompt: len(sent) for prompt, sent in keys.items()} == {"a": 1, "b": 1, "x": 1}
     assert emulator.generations == 3  # a and b were replays
 
@@ -401,7 +401,7 @@ def test_manifest_keyed_by_line_number_is_still_read(emulator: Emulator, tmp_pat
     result = _run(emulator.base_url, _jobs(tmp_path, {"prompt": "new", **SMALL}, *lines), out, key=emulator.api_key)
     assert result.returncode == 0, result.stdout
     assert "1 done, 2 skipped, 0 failed" in result.stdout
-    assert [r["fields"]["prompt"] for r in emulator.requests()][2:] == ["new"]
+    assert [r.fields["prompt"] for r in emulator.requests()][2:] == ["new"]
 
 
 def test_expired_link_is_reported_and_regenerated_only_on_request(emulator: Emulator, tmp_path: Path) -> None:
@@ -423,7 +423,7 @@ def test_expired_link_is_reported_and_regenerated_only_on_request(emulator: Emul
     again = _batch(emulator, jobs, out, "--regenerate-expired")
     assert again.exit_code == 0, again.output
     first, second = emulator.requests()
-    assert first["idempotency_key"] != second["idempotency_key"]  # a replay would only return the dead link
+    assert first.idempotency_key != second.idempotency_key  # a replay would only return the dead link
     assert _last(out, 1)["status"] == "done"
 
 
@@ -438,7 +438,7 @@ def test_long_retry_after_fails_the_line_instead_of_sleeping(emulator: Emulator,
     assert ("line 1: rate limited: the API asked to wait 99999999 s before the next request (more than --max-wait "
             "60 s); no video was made (a 429 is not billed); re-run later") in result.stdout  # fmt: skip
     assert "not sent" not in result.stdout  # it was sent, and answered 429
-    assert _last(tmp_path / "out", 1)["request_id"] == emulator.requests()[0]["request_id"]
+    assert _last(tmp_path / "out", 1)["request_id"] == emulator.requests()[0].request_id
     assert "1 done, 0 skipped, 1 failed" in result.stdout
     assert _last(tmp_path / "out", 1)["status"] == "failed"
 
@@ -478,7 +478,7 @@ def test_rate_limit_pause_is_announced(emulator: Emulator, tmp_path: Path) -> No
     result = _batch(emulator, jobs, tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert result.stderr.count("qubrid-video: rate limited: pausing all lines for 0.25 s\n") == 1, result.stderr
-    assert [r["status"] for r in emulator.requests()] == [429, 429, 429, 200]
+    assert [r.status for r in emulator.requests()] == [429, 429, 429, 200]
 
 
 def test_killed_run_leaves_no_stale_temporary_file_after_the_rerun(tmp_path: Path) -> None:
@@ -521,7 +521,7 @@ def test_line_skipped_as_possibly_billed_is_not_success(emulator: Emulator, tmp_
     assert len(emulator.requests()) == 2
     retried = _batch(emulator, jobs, out, "--retry-uncertain")
     assert retried.exit_code == 0, retried.output
-    first_key, _, retry_key = (r["idempotency_key"] for r in emulator.requests())
+    first_key, _, retry_key = (r.idempotency_key for r in emulator.requests())
     assert retry_key == first_key  # a server honouring it replays rather than bills
     assert "billed" not in retried.stdout
 
@@ -548,10 +548,10 @@ def test_stop_while_a_generation_is_in_flight_leaves_it_uncertain(
         "re-sends)\n", dry.stdout  # fmt: skip
     again = _run(emulator.base_url, jobs, out, key=emulator.api_key)
     assert again.returncode == 11, again.stderr
-    assert [r["fields"]["prompt"] for r in emulator.requests()] == ["b"]
+    assert [r.fields["prompt"] for r in emulator.requests()] == ["b"]
     retried = _run(emulator.base_url, jobs, out, "--retry-uncertain", key=emulator.api_key)
     assert retried.returncode == 0, retried.stdout
-    assert [(r["fields"]["prompt"], r["idempotency_key"]) for r in emulator.requests()][1:] == [("a", sent_key)]
+    assert [(r.fields["prompt"], r.idempotency_key) for r in emulator.requests()][1:] == [("a", sent_key)]
 
 
 def test_regeneration_stopped_in_flight_is_resent_with_its_own_key(emulator: Emulator, tmp_path: Path) -> None:
@@ -570,10 +570,10 @@ def test_regeneration_stopped_in_flight_is_resent_with_its_own_key(emulator: Emu
             child.communicate(timeout=30)
         sent_key = seen.header(0, "Idempotency-Key")
     assert child.returncode == 130
-    assert sent_key != emulator.requests()[0]["idempotency_key"]
+    assert sent_key != emulator.requests()[0].idempotency_key
     retried = _run(emulator.base_url, jobs, out, "--retry-uncertain", key=emulator.api_key)
     assert retried.returncode == 0, retried.stdout
-    assert [r["idempotency_key"] for r in emulator.requests()][1:] == [sent_key]
+    assert [r.idempotency_key for r in emulator.requests()][1:] == [sent_key]
 
 
 def test_stop_during_a_rate_limit_pause_leaves_the_line_sendable(emulator: Emulator, tmp_path: Path) -> None:
@@ -607,10 +607,10 @@ def test_wrong_key_or_no_credits_stops_the_batch(emulator: Emulator, tmp_path: P
     assert result.returncode == status, result.stderr
     sent = emulator.requests()
     assert 1 <= len(sent) <= 2  # the lines in flight when the first answer came; never all six
-    assert {r["status"] for r in sent} == {answer}
+    assert {r.status for r in sent} == {answer}
     rows = {line.split()[0]: line.split()[1:3] for line in result.stdout.splitlines()[1:7]}
     assert sorted(rows[str(n)][1] for n in range(1, 7) if rows[str(n)][0] == "failed") == sorted(
-        r["request_id"] for r in sent
+        r.request_id for r in sent
     )
     assert sum(rows[str(n)] == ["not", "sent"] for n in range(1, 7)) == 6 - len(sent)
     assert f"0 done, 0 skipped, {len(sent)} failed, {6 - len(sent)} not sent" in result.stdout
@@ -632,7 +632,7 @@ def test_manifest_that_cannot_be_written_names_every_paid_video(emulator: Emulat
     assert "the URLs above are the only record" in stderr
     [advice] = [line.strip() for line in stdout.splitlines() if line.strip().startswith("qubrid-video download ")]
     words = shlex.split(advice)
-    assert words[3:] == ["--request-id", sent["request_id"], "-o", str(out / "line-0001.mp4")]
+    assert words[3:] == ["--request-id", sent.request_id, "-o", str(out / "line-0001.mp4")]
     assert f"| video: {words[2]}" in stdout  # the table shows the URL too
     assert "line 2: not sent: the manifest cannot be written" in stdout
     saved = subprocess.run([QUBRID_VIDEO, *words[1:]], capture_output=True, text=True, timeout=60, check=False)

@@ -40,26 +40,26 @@ def test_every_option_reaches_the_request(emulator: Emulator, tmp_path: Path) ->
     result = _invoke(emulator, args)
     assert result.exit_code == 0, result.output
     (entry,) = emulator.requests()
-    assert entry["fields"] == {"model": "p-video", "prompt": "A fox", "duration": "1", "resolution": "720p",
+    assert entry.fields == {"model": "p-video", "prompt": "A fox", "duration": "1", "resolution": "720p",
                                "fps": "48", "aspect_ratio": "1:1", "audio": "https://example.com/a.mp3",
                                "draft": "true", "save_audio": "false", "prompt_upsampling": "false"}  # fmt: skip
-    assert entry["files"]["image_file"]["filename"] == "cat.png"
+    assert entry.files["image_file"].filename == "cat.png"
     output = json.loads(result.stdout)
     assert set(output) == {"path", "size", "url", "request_id", "created"}
     assert Path(output["path"]).parent == tmp_path
     assert Path(output["path"]).stat().st_size == output["size"]
-    assert output["request_id"] == entry["request_id"]
+    assert output["request_id"] == entry.request_id
 
 
 def test_unused_flags_leave_the_documented_defaults(emulator: Emulator, tmp_path: Path) -> None:
     """Without flags the JSON body carries the spec's defaults (the generated model fills them in)."""
     result = _invoke(emulator, ["generate", "A fox", *SMALL, "-o", str(tmp_path / "v.mp4")])
     assert result.exit_code == 0, result.output
-    assert emulator.requests()[0]["fields"] == {"model": "p-video", "prompt": "A fox", "duration": 1,
+    assert emulator.requests()[0].fields == {"model": "p-video", "prompt": "A fox", "duration": 1,
                                                 "aspect_ratio": "1:1", "draft": False,
                                                 "save_audio": True, "prompt_upsampling": True}  # fmt: skip
     assert result.stdout.startswith(f"saved {tmp_path / 'v.mp4'} (")
-    assert emulator.requests()[0]["request_id"] in result.stdout
+    assert emulator.requests()[0].request_id in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_exit_status_per_error_class(
         if setup and setup.startswith("inject:"):
             emulator.inject(setup.split(":", 1)[1], count=5, retry_after=0.01)
         result = _invoke(emulator, ["generate", "A fox", *SMALL, *args, "-o", str(tmp_path)], key=key)
-        request_ids = [e["request_id"] for e in emulator.requests()]
+        request_ids = [e.request_id for e in emulator.requests()]
     assert result.exit_code == status, result.output
     lines = result.stderr.strip().splitlines()
     # A failure that may have been billed adds one line: the key that replays it instead of re-billing.
@@ -176,7 +176,7 @@ def test_batch_runs_reports_and_resumes(emulator: Emulator, tmp_path: Path) -> N
     assert "3 done, 0 skipped, 1 failed" in first.stdout
     assert sorted(p.name for p in out.iterdir()) == ["line-0001.mp4", "line-0004.mp4", "manifest.jsonl", "two.mp4"]
     assert len(emulator.requests()) == 3
-    assert emulator.requests()[0]["idempotency_key"].startswith("qv-batch-")
+    assert emulator.requests()[0].idempotency_key.startswith("qv-batch-")
     second = _invoke(emulator, ["batch", str(jobs), "--out", str(out)])
     assert "0 done, 3 skipped, 1 failed" in second.stdout
     assert len(emulator.requests()) == 3  # nothing finished was sent again

@@ -88,14 +88,14 @@ def test_failed_download_names_the_video_and_the_printed_command_saves_it(emulat
     result = _run(emulator, "generate", "A fox", *SMALL, "-o", str(tmp_path / "fox.mp4"))
     assert result.returncode == 10, result.stderr
     (entry,) = emulator.requests()
-    assert entry["request_id"] in result.stderr
+    assert entry.request_id in result.stderr
     assert "the video was generated" in result.stderr
-    assert f"{emulator.files_origin}/files/{emulator.downloads()[0]['name']}" in result.stderr
+    assert f"{emulator.files_origin}/files/{emulator.downloads()[0].name}" in result.stderr
     assert list(tmp_path.iterdir()) == []
     saved = _run(emulator, *_save_command(result.stderr))
     assert saved.returncode == 0, saved.stderr
     assert saved.stdout.startswith(f"saved {tmp_path / 'fox.mp4'} (")
-    assert entry["request_id"] in saved.stdout
+    assert entry.request_id in saved.stdout
     assert len(emulator.requests()) == 1  # fetched, not generated again
 
 
@@ -108,7 +108,7 @@ def test_json_reports_a_failure_after_generation_as_one_object(emulator: Emulato
     report = json.loads(line)
     (entry,) = emulator.requests()
     assert report["exit_status"] == 10
-    assert report["request_id"] == entry["request_id"]
+    assert report["request_id"] == entry.request_id
     assert report["url"].startswith(emulator.files_origin)
     assert report["may_have_generated"] is True
     assert report["download_command"].startswith("qubrid-video download ")
@@ -123,17 +123,17 @@ def test_json_reports_a_failure_before_generation_as_one_object(emulator: Emulat
     assert report["exit_status"] == 6
     assert report["url"] is None
     assert report["may_have_generated"] is False
-    assert report["request_id"] == emulator.requests()[0]["request_id"]
+    assert report["request_id"] == emulator.requests()[0].request_id
 
     emulator.inject("500")
     billed = _run(emulator, "generate", "A fox", *SMALL, "--json", "-o", str(tmp_path))
     report = json.loads(billed.stdout)
     assert (billed.returncode, report["may_have_generated"]) == (8, True)
-    assert report["idempotency_key"] == emulator.requests()[-1]["idempotency_key"]
+    assert report["idempotency_key"] == emulator.requests()[-1].idempotency_key
     again = _run(emulator, "generate", "A fox", *SMALL, "--idempotency-key", report["idempotency_key"],
                  "-o", str(tmp_path))  # fmt: skip
     assert again.returncode == 0, again.stderr
-    assert emulator.requests()[-1]["idempotency_key"] == report["idempotency_key"]
+    assert emulator.requests()[-1].idempotency_key == report["idempotency_key"]
 
 
 def test_possibly_billed_failure_says_how_to_replay_it(emulator: Emulator, tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_possibly_billed_failure_says_how_to_replay_it(emulator: Emulator, tmp_p
     emulator.inject("500")
     result = _run(emulator, "generate", "A fox", *SMALL, "-o", str(tmp_path))
     assert result.returncode == 8
-    key = emulator.requests()[0]["idempotency_key"]
+    key = emulator.requests()[0].idempotency_key
     assert f"--idempotency-key {key}" in result.stderr
 
 
@@ -150,7 +150,7 @@ def test_disk_full_after_generation_names_the_video(emulator: Emulator, tmp_path
     result = _run(emulator, "generate", "A fox", *SMALL, "-o", str(tmp_path / "fox.mp4"), max_file_size=2000)
     assert result.returncode == 10, result.stderr
     (entry,) = emulator.requests()
-    assert entry["request_id"] in result.stderr
+    assert entry.request_id in result.stderr
     assert "qubrid-video download" in result.stderr
     assert list(tmp_path.iterdir()) == []
     saved = _run(emulator, *_save_command(result.stderr))
@@ -176,7 +176,7 @@ def test_ctrl_c_during_download_names_the_video_and_leaves_no_partial_file(emula
         _, errors = proc.communicate(timeout=60)
     assert proc.returncode == 130, errors
     assert "interrupted" in errors
-    assert emulator.requests()[0]["request_id"] in errors
+    assert emulator.requests()[0].request_id in errors
     assert "qubrid-video download" in errors
     assert list(tmp_path.iterdir()) == []
 
@@ -201,7 +201,7 @@ def test_sigterm_during_download_names_the_video_and_leaves_no_partial_file(
         _, errors = proc.communicate(timeout=60)
     assert proc.returncode == 128 + stop, errors
     assert f"terminated ({stop.name})" in errors
-    assert emulator.requests()[0]["request_id"] in errors
+    assert emulator.requests()[0].request_id in errors
     assert list(tmp_path.iterdir()) == []
 
 

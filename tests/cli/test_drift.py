@@ -227,8 +227,8 @@ def test_contract_check_passes_on_a_faithful_api(emulator: Emulator) -> None:
     billable = _contract_check(emulator, "--allow-billable")
     assert billable.exit_code == 0, billable.output
     assert emulator.generations == 1
-    (generated,) = [entry for entry in emulator.requests() if entry["outcome"] == "generated"]
-    assert generated["fields"]["draft"] is True
+    (generated,) = [entry for entry in emulator.requests() if entry.outcome == "generated"]
+    assert generated.fields["draft"] is True
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def test_generate_names_the_file_after_the_prompt_and_request(emulator: Emulator
     result = _generate(_env(emulator), "A red fox, in the snow!", *SMALL, "--json", "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr
     (entry,) = emulator.requests()
-    expected = tmp_path / f"a-red-fox-in-the-snow-{entry['request_id']}.mp4"
+    expected = tmp_path / f"a-red-fox-in-the-snow-{entry.request_id}.mp4"
     assert json.loads(result.stdout)["path"] == str(expected)
     assert [p.name for p in tmp_path.iterdir()] == [expected.name]
 

@@ -7,10 +7,19 @@ import hashlib
 import time
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 from qubrid_video.contract import validate_response
-from qubrid_video_emulator import Emulator, EmulatorConfig, KeyPolicy
+from qubrid_video_emulator import (
+    DownloadRecord,
+    Emulator,
+    EmulatorConfig,
+    FaultKind,
+    GenerationRecord,
+    KeyPolicy,
+    UploadRecord,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -126,7 +135,7 @@ def test_injected_server_errors_conform(emulator: Emulator, kind: str, code: str
     emulator.inject(kind)
     _assert_error(_post(emulator, TINY), int(kind), code)
     assert _post(emulator, TINY).status_code == 200
-    assert emulator.requests()[0]["outcome"] == f"fault:{kind}"
+    assert emulator.requests()[0].outcome == f"fault:{kind}"
 
 
 def test_injected_429_carries_retry_after(emulator: Emulator) -> None:
@@ -172,7 +181,7 @@ def test_drop_before_response(emulator: Emulator) -> None:
     with pytest.raises(httpx.RemoteProtocolError, match=r"without sending a response"):
         _post(emulator, TINY)
     assert emulator.generations == 0
-    assert emulator.requests()[0]["outcome"] == "fault:drop_before"
+    assert emulator.requests()[0].outcome == "fault:drop_before"
 
 
 def test_drop_mid_response_after_generation(emulator: Emulator) -> None:
@@ -251,7 +260,7 @@ def test_one_generation_per_idempotency_key(emulator: Emulator) -> None:
     second = _post(emulator, TINY, headers=dict(headers))
     assert first.json() == second.json()
     assert emulator.generations == 1
-    assert [r["outcome"] for r in emulator.requests()] == ["generated", "replayed"]
+    assert [r.outcome for r in emulator.requests()] == ["generated", "replayed"]
 
     async def twice() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=60) as client:
@@ -279,18 +288,16 @@ def test_journal_records_what_was_received(emulator: Emulator) -> None:
     )
     assert response.status_code == 200, response.text
     (entry,) = emulator.requests()
-    assert entry["content_type"].startswith("multipart/form-data; boundary=")
-    assert entry["fields"] == {"model": "p-video", "duration": "1", "aspect_ratio": "1:1", "draft": "true"}
-    assert entry["files"]["image_file"] == {
-        "sha256": hashlib.sha256(image).hexdigest(),
-        "size": len(image),
-        "filename": "cat.png",
-        "content_type": "image/png",
-    }
-    assert entry["idempotency_key"] == "abc"
+    assert entry.content_type.startswith("multipart/form-data; boundary=")
+    assert entry.fields == {"model": "p-video", "duration": "1", "aspect_ratio": "1:1", "draft": "true"}
+    assert entry.files["image_file"] == UploadRecord(
+        sha256=hashlib.sha256(image).hexdigest(), size=len(image), filename="cat.png", content_type="image/png"
+    )
+    assert entry.idempotency_key == "abc"
     assert emulator.api_key not in repr(emulator.journal())
+    assert emulator.api_key not in repr(emulator.requests())
     over_http = httpx.get(f"{emulator.origin}/_emulator/journal").json()
-    assert over_http["requests"][0]["request_id"] == entry["request_id"]
+    assert over_http["requests"][0]["request_id"] == entry.request_id
 
 
 def test_control_api_over_http(emulator: Emulator) -> None:
@@ -392,6 +399,9 @@ def test_a_render_deleted_behind_its_back_is_404(emulator: Emulator) -> None:
     for video in emulator._store.root.glob("*.mp4"):
         video.unlink()
     assert httpx.get(url).status_code == 404
+    again = httpx.post(f"{emulator.base_url}/videos/generations", json={"model": "p-video", "duration": 1},
+                       headers={"Authorization": f"Bearer {emulator.api_key}"}, timeout=120)  # fmt: skip
+    assert httpx.get(again.json()["data"][0]["url"]).content[4:8] == b"ftyp"  # rendered again, not a dead link
 
 
 GENERATION_KEYS = ["request_id", "time", "content_type", "idempotency_key", "authorization", "key", "fields", "files",
@@ -399,8 +409,8 @@ GENERATION_KEYS = ["request_id", "time", "content_type", "idempotency_key", "aut
 DOWNLOAD_KEYS = ["request_id", "time", "name", "authorization", "range", "if_range", "fault", "status"]
 
 
-def test_journal_entries_are_plain_dicts_with_their_documented_keys(emulator: Emulator) -> None:
-    """requests(), downloads() and GET /_emulator/journal give plain dicts: these keys, in order, plain values."""
+def test_journal_entries_are_typed_and_the_journal_plain_dicts(emulator: Emulator) -> None:
+    """requests() and downloads() give frozen entries; journal() and GET /_emulator/journal, their plain dicts."""
     emulator.inject("drop_mid")
     image = png(size=(32, 32))
     form = {"model": "p-video", "prompt": "p" * 300, "duration": "1", "aspect_ratio": "1:1", "draft": "true"}
@@ -417,31 +427,39 @@ def test_journal_entries_are_plain_dicts_with_their_documented_keys(emulator: Em
     httpx.get(url.replace(name, "0" + name))
 
     first, replay, anonymous = emulator.requests()
-    assert [list(entry) for entry in emulator.requests()] == [GENERATION_KEYS] * 3
-    assert first["fields"] == {**form, "prompt": "p" * 200}
-    assert first["files"] == {
-        "image_file": {"sha256": hashlib.sha256(image).hexdigest(), "size": len(image), "filename": "cat.png",
-                       "content_type": "image/png"}
+    assert all(type(entry) is GenerationRecord for entry in (first, replay, anonymous))
+    assert [list(entry) for entry in emulator.journal()["requests"]] == [GENERATION_KEYS] * 3
+    assert first.fields == {**form, "prompt": "p" * 200}
+    assert first.files == {
+        "image_file": UploadRecord(sha256=hashlib.sha256(image).hexdigest(), size=len(image), filename="cat.png",
+                                   content_type="image/png")
     }  # fmt: skip
-    assert first["key"] == "key:" + hashlib.sha256(emulator.api_key.encode()).hexdigest()[:10]
-    assert first["content_type"].startswith("multipart/form-data; boundary=")
-    assert first["time"] <= first["answered"]
-    assert [(e["idempotency_key"], e["authorization"], e["fault"], e["status"], e["outcome"], e["generation_id"])
+    assert emulator.journal()["requests"][0]["files"] == {"image_file": attrs.asdict(first.files["image_file"])}
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        first.status = 500  # type: ignore[misc]
+    assert first.key == "key:" + hashlib.sha256(emulator.api_key.encode()).hexdigest()[:10]
+    assert first.content_type.startswith("multipart/form-data; boundary=")
+    assert first.time <= first.answered
+    assert [(e.idempotency_key, e.authorization, e.fault, e.status, e.outcome, e.generation_id)
             for e in (first, replay, anonymous)] == [
         ("journal-1", True, "drop_mid", 200, "generated", "gen-1"),
         ("journal-1", True, None, 200, "replayed", "gen-1"),
         (None, False, None, 401, "error:missing_api_key", None),
     ]  # fmt: skip
-    assert (anonymous["key"], anonymous["fields"]["duration"], anonymous["files"]) == (None, 1, {})
-    assert type(first["fault"]) is str
+    assert (anonymous.key, anonymous.fields["duration"], anonymous.files) == (None, 1, {})
+    assert first.fault is FaultKind.DROP_MID
+    assert type(first.as_dict()["fault"]) is str
 
-    assert [list(entry) for entry in emulator.downloads()] == [DOWNLOAD_KEYS] * 3
-    assert [(e["name"], e["authorization"], e["range"], e["if_range"], e["fault"], e["status"])
+    assert all(type(entry) is DownloadRecord for entry in emulator.downloads())
+    assert [list(entry) for entry in emulator.journal()["downloads"]] == [DOWNLOAD_KEYS] * 3
+    assert [(e.name, e.authorization, e.range, e.if_range, e.fault, e.status)
             for e in emulator.downloads()] == [
         (name, False, "bytes=0-9", '"stale"', "slow_download", 200),
         (name, False, "bytes=0-9", None, None, 206),
         ("0" + name, False, None, None, None, 404),
     ]  # fmt: skip
-    assert type(emulator.downloads()[0]["fault"]) is str
+    assert type(emulator.journal()["downloads"][0]["fault"]) is str
     assert httpx.get(f"{emulator.origin}/_emulator/journal").json() == emulator.journal()
-    assert emulator.journal() == {"requests": emulator.requests(), "downloads": emulator.downloads()}
+    as_dicts = {"requests": [e.as_dict() for e in emulator.requests()],
+                "downloads": [e.as_dict() for e in emulator.downloads()]}  # fmt: skip
+    assert emulator.journal() == as_dicts

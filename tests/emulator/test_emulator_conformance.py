@@ -45,6 +45,6 @@ def test_emulator_conforms_to_spec(case: schemathesis.Case, running: Emulator) -
 
 def test_fuzzing_reached_the_renderer(running: Emulator) -> None:
     """The run above produced real generations, not only rejections (runs after it, in file order)."""
-    outcomes = {r["outcome"] for r in running.requests()}
+    outcomes = {r.outcome for r in running.requests()}
     assert "generated" in outcomes
     assert any(o and o.startswith("error:") for o in outcomes)

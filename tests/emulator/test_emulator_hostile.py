@@ -42,7 +42,7 @@ def _assert_400(response: httpx.Response, param: str | None) -> str:
 
 
 def _no_internal_errors(emulator: Emulator) -> None:
-    outcomes = [entry["outcome"] for entry in emulator.requests()]
+    outcomes = [entry.outcome for entry in emulator.requests()]
     assert "error:internal_error" not in outcomes, outcomes
 
 

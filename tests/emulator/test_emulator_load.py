@@ -32,7 +32,7 @@ def test_thousand_concurrent_requests_all_succeed() -> None:
         statuses = asyncio.run(burst())
         assert statuses == [200] * IN_FLIGHT
         assert emulator.generations == IN_FLIGHT
-        assert len({r["request_id"] for r in emulator.requests()}) == IN_FLIGHT
+        assert len({r.request_id for r in emulator.requests()}) == IN_FLIGHT
         # All were in flight together: the last arrived before the first was answered.
         requests = emulator.requests()
-        assert max(r["time"] for r in requests) < min(r["answered"] for r in requests)
+        assert max(r.time for r in requests) < min(r.answered for r in requests)

@@ -31,7 +31,7 @@ def test_quick_start_as_in_the_readme(emulator: Any, monkeypatch: pytest.MonkeyP
     assert path.read_bytes()[4:8] == b"ftyp"
     assert video.created is not None
     assert video.created.tzinfo is not None
-    assert video.request_id == emulator.requests()[-1]["request_id"]
+    assert video.request_id == emulator.requests()[-1].request_id
 
 
 def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

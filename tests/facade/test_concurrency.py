@@ -25,7 +25,7 @@ def test_500_concurrent_generations_on_one_async_client() -> None:
         failures = [r for r in results if isinstance(r, BaseException)]
         assert failures == []
         assert emulator.generations == 500
-        assert len({e["idempotency_key"] for e in emulator.requests()}) == 500
+        assert len({e.idempotency_key for e in emulator.requests()}) == 500
 
 
 def test_one_sync_client_shared_across_threads() -> None:
@@ -35,5 +35,5 @@ def test_one_sync_client_shared_across_threads() -> None:
         with ThreadPoolExecutor(16) as pool:
             videos = list(pool.map(lambda i: client.videos.generate(**TINY, prompt=f"t{i}"), range(64)))
         assert len(videos) == 64
-        assert len({e["idempotency_key"] for e in emulator.requests()}) == 64
+        assert len({e.idempotency_key for e in emulator.requests()}) == 64
         assert emulator.generations == 64

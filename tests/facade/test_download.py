@@ -81,11 +81,11 @@ def test_resume_after_a_dropped_download(client: Qubrid, emulator: Emulator, tmp
     path = video.download(tmp_path / "v.mp4")
     assert path.read_bytes() == served
     downloads = emulator.downloads()[1:]
-    assert [d["fault"] for d in downloads] == ["drop_download", "drop_download", None]
-    assert downloads[0]["range"] is None
-    assert downloads[1]["range"].startswith("bytes=")
-    assert downloads[1]["if_range"] == httpx.head(video.url).headers["etag"]
-    assert [d["status"] for d in downloads] == [200, 206, 206]
+    assert [d.fault for d in downloads] == ["drop_download", "drop_download", None]
+    assert downloads[0].range is None
+    assert downloads[1].range.startswith("bytes=")
+    assert downloads[1].if_range == httpx.head(video.url).headers["etag"]
+    assert [d.status for d in downloads] == [200, 206, 206]
 
 
 def test_async_download_resumes_too(emulator: Emulator, tmp_path: Path) -> None:
@@ -161,8 +161,8 @@ def test_bad_download_arguments(client: Qubrid, tmp_path: Path) -> None:
 def test_key_never_reaches_the_cdn_origin(client: Qubrid, emulator: Emulator, tmp_path: Path) -> None:
     """Videos on another origin are fetched without the Authorization header."""
     client.videos.generate(**TINY).download(tmp_path / "v.mp4")
-    assert emulator.downloads()[0]["authorization"] is False
-    assert emulator.requests()[0]["authorization"] is True
+    assert emulator.downloads()[0].authorization is False
+    assert emulator.requests()[0].authorization is True
 
 
 def test_key_is_sent_to_the_api_origin_itself(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_key_is_sent_to_the_api_origin_itself(tmp_path: Path) -> None:
             video = client.videos.generate(**TINY)
             assert video.url.startswith(emulator.origin)
             video.download(tmp_path / "v.mp4")
-        assert emulator.downloads()[0]["authorization"] is True
+        assert emulator.downloads()[0].authorization is True
 
 
 def test_unpickled_video_downloads_without_a_key(client: Qubrid, emulator: Emulator, tmp_path: Path) -> None:
@@ -180,7 +180,7 @@ def test_unpickled_video_downloads_without_a_key(client: Qubrid, emulator: Emula
     video = pickle.loads(pickle.dumps(client.videos.generate(**TINY)))
     assert video.downloader.detached
     assert video.download(tmp_path / "p.mp4").read_bytes() == _served(video)
-    assert emulator.downloads()[0]["authorization"] is False
+    assert emulator.downloads()[0].authorization is False
 
 
 _DOWNLOAD_UNDER_UMASK = """

@@ -72,11 +72,11 @@ def test_urls_travel_as_json(client: Either, emulator: Emulator) -> None:
     client.generate(**TINY, prompt="p", image="https://example.com/none.png", save_audio=False,
                     prompt_upsampling=False)  # fmt: skip
     (entry,) = emulator.requests()
-    assert entry["content_type"] == "application/json"
-    assert entry["fields"]["image"] == "https://example.com/none.png"
-    assert entry["fields"]["duration"] == 1
-    assert entry["fields"]["draft"] is True
-    assert entry["fields"]["save_audio"] is False
+    assert entry.content_type == "application/json"
+    assert entry.fields["image"] == "https://example.com/none.png"
+    assert entry.fields["duration"] == 1
+    assert entry.fields["draft"] is True
+    assert entry.fields["save_audio"] is False
 
 
 def test_local_media_travel_as_multipart_with_spec_encoding(client: Either, emulator: Emulator, tmp_path: Path) -> None:
@@ -85,12 +85,12 @@ def test_local_media_travel_as_multipart_with_spec_encoding(client: Either, emul
     picture.write_bytes(png())
     client.generate(**TINY, image=picture, audio="https://example.com/a.mp3", save_audio=False)
     (entry,) = emulator.requests()
-    assert entry["content_type"].startswith("multipart/form-data; boundary=")
+    assert entry.content_type.startswith("multipart/form-data; boundary=")
     expected = {"model": "p-video", "duration": "1", "aspect_ratio": "1:1",
                 "audio": "https://example.com/a.mp3", "draft": "true", "save_audio": "false"}  # fmt: skip
-    assert entry["fields"] == expected
-    assert entry["files"]["image_file"]["sha256"] == hashlib.sha256(picture.read_bytes()).hexdigest()
-    assert entry["files"]["image_file"]["filename"] == "cat.png"
+    assert entry.fields == expected
+    assert entry.files["image_file"].sha256 == hashlib.sha256(picture.read_bytes()).hexdigest()
+    assert entry.files["image_file"].filename == "cat.png"
 
 
 @pytest.mark.parametrize("form", ["path-str", "pathlike", "bytes", "file", "tuple", "tuple-file"])
@@ -103,9 +103,9 @@ def test_every_local_form_uploads_the_same_bytes(client: Either, emulator: Emula
         value = {"path-str": str(path), "pathlike": path, "bytes": data, "file": handle,
                  "tuple": ("x.png", data, "image/png"), "tuple-file": ("x.png", handle, "image/png")}[form]  # fmt: skip
         client.generate(**TINY, image=value)
-    upload = emulator.requests()[0]["files"]["image_file"]
-    assert upload["sha256"] == hashlib.sha256(data).hexdigest()
-    assert upload["content_type"] == "image/png"
+    upload = emulator.requests()[0].files["image_file"]
+    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert upload.content_type == "image/png"
 
 
 def test_mime_is_sniffed_then_guessed(client: Either, emulator: Emulator, tmp_path: Path) -> None:
@@ -113,12 +113,12 @@ def test_mime_is_sniffed_then_guessed(client: Either, emulator: Emulator, tmp_pa
     misnamed = tmp_path / "photo.jpg"
     misnamed.write_bytes(png())
     client.generate(**TINY, image=misnamed, audio=("voice.wav", wav(0.5), "audio/wav"))
-    assert emulator.requests()[0]["files"]["image_file"]["content_type"] == "image/png"
+    assert emulator.requests()[0].files["image_file"].content_type == "image/png"
     unknown = tmp_path / "clip.mp3"
     unknown.write_bytes(b"\x00\x01 not a known signature")
     with pytest.raises(BadRequestError):
         client.generate(**TINY, audio=unknown)
-    assert emulator.requests()[1]["files"]["audio_file"]["content_type"] == "audio/mpeg"
+    assert emulator.requests()[1].files["audio_file"].content_type == "audio/mpeg"
 
 
 def _bad_arguments(tmp_path: Path, text_file: Any) -> list[tuple[dict[str, Any], type[Exception], str]]:
@@ -199,7 +199,7 @@ def test_status_errors(
     err = caught.value
     assert isinstance(err, APIStatusError)
     assert err.code == code
-    assert err.request_id == emulator.requests()[-1]["request_id"]
+    assert err.request_id == emulator.requests()[-1].request_id
     assert err.request_id in str(err)
     assert str(err).startswith(f"HTTP {err.status_code} {code} ")
     assert "\n" not in str(err)

@@ -54,7 +54,7 @@ def test_bytes_are_the_served_video_and_the_cdn_gets_no_key(flavour: str, how: s
     seen: list[tuple[int, int | None]] = []
     got = receive(flavour, emulator.base_url, url, how, progress=lambda done, total: seen.append((done, total)))
     assert got.error is None, got.error
-    assert emulator.downloads()[0]["authorization"] is False
+    assert emulator.downloads()[0].authorization is False
     served = httpx.get(url).content
     assert got.data == served
     assert seen[-1] == (len(served), len(served))
@@ -83,14 +83,14 @@ def test_a_dropped_connection_resumes_after_the_bytes_received(flavour: str, how
     got = receive(flavour, emulator.base_url, url, how, **({"chunk_size": 1000} if how == "iter" else {}))
     assert got.error is None, got.error
     downloads = emulator.downloads()
-    assert [d["fault"] for d in downloads] == ["drop_download", "drop_download", None]
-    assert [d["status"] for d in downloads] == [200, 206, 206]
-    assert downloads[0]["range"] is None
-    assert all(d["range"].startswith("bytes=") and d["if_range"] for d in downloads[1:])
+    assert [d.fault for d in downloads] == ["drop_download", "drop_download", None]
+    assert [d.status for d in downloads] == [200, 206, 206]
+    assert downloads[0].range is None
+    assert all(d.range.startswith("bytes=") and d.if_range for d in downloads[1:])
     assert got.data == httpx.get(url).content
     if how == "iter":
         assert {len(chunk) for chunk in got.chunks[:-1]} == {1000}
-        offsets = [int(d["range"].removeprefix("bytes=").removesuffix("-")) for d in downloads[1:]]
+        offsets = [int(d.range.removeprefix("bytes=").removesuffix("-")) for d in downloads[1:]]
         assert [offset % 1000 for offset in offsets] == [0, 0], offsets  # right after a whole chunk given
 
 

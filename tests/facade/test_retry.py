@@ -32,7 +32,7 @@ def new_client(request: pytest.FixtureRequest, emulator: Emulator) -> Callable[.
 
 
 def _keys(emulator: Emulator) -> list[str]:
-    return [entry["idempotency_key"] for entry in emulator.requests()]
+    return [entry.idempotency_key for entry in emulator.requests()]
 
 
 @pytest.mark.parametrize("kind", ["429", "502"])
@@ -48,7 +48,7 @@ def test_safe_failures_are_retried_with_one_idempotency_key(
     assert len(set(keys)) == 1
     assert keys[0].startswith("qv-")
     assert emulator.generations == 1
-    assert video.request_id == emulator.requests()[-1]["request_id"]
+    assert video.request_id == emulator.requests()[-1].request_id
 
 
 def test_retries_stop_at_max_retries(new_client: Callable[..., Either], emulator: Emulator) -> None:
@@ -85,13 +85,13 @@ def test_opt_in_retries_possibly_billed_failures_without_billing_twice(
     emulator.inject("drop_mid")
     with new_client(retry_possibly_billed=True) as either:
         first = either.generate(**TINY)
-    assert [e["outcome"] for e in emulator.requests()] == ["generated", "replayed"]
+    assert [e.outcome for e in emulator.requests()] == ["generated", "replayed"]
     assert emulator.generations == 1
     assert first.url
     emulator.inject("500")
     with new_client(retry_possibly_billed=True) as either:
         either.generate(**{**TINY, "prompt": "next"})
-    assert emulator.requests()[2]["outcome"] == "fault:500"
+    assert emulator.requests()[2].outcome == "fault:500"
     assert len(set(_keys(emulator)[2:])) == 1
 
 
@@ -110,7 +110,7 @@ def test_retry_after_is_honoured(new_client: Callable[..., Either], emulator: Em
     with new_client() as either:
         either.generate(**TINY)
     first, second = emulator.requests()
-    assert second["time"] - first["time"] >= 0.6
+    assert second.time - first.time >= 0.6
 
 
 def test_retry_after_beyond_the_cap_fails_fast(new_client: Callable[..., Either], emulator: Emulator) -> None:

@@ -37,7 +37,7 @@ def test_key_absent_from_everything_captured(caplog: pytest.LogCaptureFixture, t
                     response = getattr(error, "response", None)
                     if response is not None:
                         captured.append(str(response.request.headers))
-        assert all(d["authorization"] is False for d in emulator.downloads())
+        assert all(d.authorization is False for d in emulator.downloads())
     captured += [record.getMessage() for record in caplog.records]
     assert any("status=200" in line for line in captured)  # the DEBUG log really ran
     leaks = [text for text in captured if KEY in text]

@@ -61,9 +61,7 @@ def soak(calls: int, tmp_path: Path) -> None:
         rss_end = _rss_mib()
         emulator.clear_faults()
         served = {url: hashlib.sha256(httpx.get(url).content).digest() for url in {url for url, _ in saved}}
-        generated = collections.Counter(
-            e["idempotency_key"] for e in emulator.requests() if e["outcome"] == "generated"
-        )
+        generated = collections.Counter(e.idempotency_key for e in emulator.requests() if e.outcome == "generated")
     # Every call ended in a video or a documented exception (anything else would have escaped).
     assert sum(outcomes.values()) == calls
     assert outcomes["video"] >= calls * 0.8
