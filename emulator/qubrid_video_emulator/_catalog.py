@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import yaml
 
 BUILTIN_PATH = Path(__file__).with_name("models.yaml")
 # What one credit is worth: a tenth of a US cent, so every published price is a whole number of credits.
@@ -115,6 +114,7 @@ class Catalog(Mapping[str, ModelSpec]):
             ValueError: the file cannot be read, is not YAML, or is not a valid catalog (the
                 message names the file and the field).
         """
+        yaml = _yaml()
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -166,9 +166,17 @@ def to_catalog(value: Catalog | str | os.PathLike[str] | Mapping[str, Any] | Ite
     return Catalog.from_names(value)
 
 
+def _yaml() -> Any:
+    # Imported on first use: PyYAML comes with the emulator extra, and the pytest plugin and the
+    # public types (EmulatorConfig, the journal's entries) import without it.
+    import yaml  # noqa: PLC0415
+
+    return yaml
+
+
 @functools.cache
 def _builtin_document() -> dict[str, Any]:
-    data = yaml.safe_load(BUILTIN_PATH.read_text(encoding="utf-8"))
+    data = _yaml().safe_load(BUILTIN_PATH.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise TypeError(f"{BUILTIN_PATH} is not a catalog")
     return data

@@ -92,27 +92,34 @@ def test_consecutive_pictures_differ_in_idr_pic_id(fast: Emulator) -> None:
     assert per_frame == [0, 1, 0, 1], ids
 
 
-def test_saved_audio_becomes_a_silent_track_of_the_video_duration(fast: Emulator) -> None:
-    """With save_audio and an audio input, the video has an AAC track as long as itself; without, none."""
+def test_saved_audio_becomes_a_silent_track_of_the_audio_length(fast: Emulator) -> None:
+    """With save_audio and an audio input, the video has an AAC track as long as itself; without, none.
+
+    The audio sets the video's length (3 s, though 2 were asked for), as p-video does.
+    """
     fields = {"model": "p-video", "resolution": "720p", "duration": 2, "save_audio": True}
     files = {"audio_file": ("a.wav", wav(3.0), "audio/wav")}
     video = httpx.get(_video_url(fast, fields, files)).content
     with av.open(io.BytesIO(video)) as container:
         (audio,) = container.streams.audio
         assert audio.codec_context.name == "aac"
-        assert float(audio.duration * audio.time_base) == pytest.approx(2.0, abs=0.03)
+        assert float(audio.duration * audio.time_base) == pytest.approx(3.0, abs=0.03)
+        assert float(container.duration / av.time_base) == pytest.approx(3.0, abs=0.05)
         samples = sum(frame.samples for frame in container.decode(audio=0))
-    assert samples == pytest.approx(2 * 44100, abs=1024)
+    assert samples == pytest.approx(3 * 44100, abs=1024)
     assert probe(httpx.get(_video_url(fast, {**fields, "save_audio": False}, files)).content)["audio"] == 0
 
 
 def test_one_render_serves_every_request_of_a_shape(fast: Emulator) -> None:
-    """Prompt, picture and draft change nothing in a fast video: one file per shape; a new shape, a new file."""
+    """Prompt, picture and draft change nothing in a fast video: one file per shape; a new shape, a new file.
+
+    (A picture sets the shape, as p-video's does: this one is 16:9, the shape asked for anyway.)
+    """
     base = {"model": "p-video", "resolution": "720p", "duration": 3}
     same = {
         _video_url(fast, {**base, "prompt": "A fox"}),
         _video_url(fast, {**base, "prompt": "A cat", "draft": True}),
-        _video_url(fast, {**base, "prompt": "A dog"}, {"image_file": ("g.png", png((10, 200, 10)), "image/png")}),
+        _video_url(fast, {**base, "prompt": "A dog"}, {"image_file": ("g.png", png((10, 200, 10), size=(320, 180)), "image/png")}),
     }
     assert len(same) == 1
     assert _video_url(fast, {**base, "duration": 4}) not in same
