@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import qubrid_video as qv
-from qubrid_video_emulator import Emulator, EmulatorConfig, KeyPolicy
+from qubrid_video_emulator import Emulator, EmulatorConfig, GenerationRecord, KeyPolicy
 
 from tests import workers
 from tests.conftest import ROOT
@@ -59,9 +59,9 @@ def _pool(emulator: Emulator, method: str) -> ProcessPoolExecutor:
     )
 
 
-def _sent(emulator: Emulator, request_id: str | None) -> dict[str, Any]:
+def _sent(emulator: Emulator, request_id: str | None) -> GenerationRecord:
     """The journal's entry for the request the server answered with `request_id`."""
-    found = [entry for entry in emulator.requests() if entry["request_id"] == request_id]
+    found = [entry for entry in emulator.requests() if entry.request_id == request_id]
     assert len(found) == 1, f"no single request {request_id!r} in the journal"
     return found[0]
 
@@ -102,21 +102,21 @@ def test_workers_return_videos_and_raise_the_sdks_errors(emulator: Emulator, met
         assert type(video) is qv.Video
         assert video.response is None
         assert video.downloader.detached
-        assert _sent(emulator, video.request_id)["outcome"] == "generated"
+        assert _sent(emulator, video.request_id).outcome == "generated"
     first = made[0].result()[1]
     before = len(emulator.downloads())
     data = first.read()
     assert data[4:8] == MP4_BOX
     assert first.download(tmp_path / "fox.mp4").read_bytes() == data
     fetched = emulator.downloads()[before:]
-    assert [entry["name"] for entry in fetched] == [first.url.rsplit("/", 1)[1]] * 2
-    assert not any(entry["authorization"] for entry in fetched)  # the API's own origin, yet no key
+    assert [entry.name for entry in fetched] == [first.url.rsplit("/", 1)[1]] * 2
+    assert not any(entry.authorization for entry in fetched)  # the API's own origin, yet no key
 
     bad = _error(refused)
     assert type(bad) is qv.BadRequestError
     assert (bad.status_code, bad.param, bad.code) == (400, "resolution", "invalid_request")
     assert "resolution" in bad.message  # the message as the server wrote it
-    assert _sent(emulator, bad.request_id)["status"] == 400
+    assert _sent(emulator, bad.request_id).status == 400
     assert str(bad) == f"HTTP 400 invalid_request {bad.message} (param: resolution) [request_id: {bad.request_id}]"
 
     local = _error(unsent)
@@ -124,16 +124,16 @@ def test_workers_return_videos_and_raise_the_sdks_errors(emulator: Emulator, met
     assert isinstance(local, ValueError)
     assert local.param == "duration"
     assert str(local) == "duration: must be a positive whole number, got 0"
-    assert not any(entry["fields"].get("prompt") == f"never {method}" for entry in emulator.requests())
+    assert not any(entry.fields.get("prompt") == f"never {method}" for entry in emulator.requests())
 
     poor = _error(broke)
     assert type(poor) is qv.InsufficientCreditsError
     assert poor.status_code == 402
-    assert _sent(emulator, poor.request_id)["status"] == 402
+    assert _sent(emulator, poor.request_id).status == 402
 
     assert type(failure) is qv.InternalServerError
     assert (failure.status_code, failure.may_have_generated) == (500, True)
-    assert _sent(emulator, failure.request_id)["fault"] == "500"
+    assert _sent(emulator, failure.request_id).fault == "500"
 
     for exc in (bad, local, poor, failure):
         _assert_keyless(exc)
@@ -210,7 +210,7 @@ def test_a_thread_pool_with_a_client_per_thread(emulator: Emulator) -> None:
     assert len(pairs) == len({thread for thread, _ in pairs}) == len({client for _, client in pairs})
     assert {client for _, client in pairs} <= {id(client) for client in made}  # the initializer's, no other
     assert all(client._http.is_closed for client in made)
-    assert len({_sent(emulator, video.request_id)["idempotency_key"] for *_, video in results}) == 6
+    assert len({_sent(emulator, video.request_id).idempotency_key for *_, video in results}) == 6
 
 
 def test_a_thread_pool_sharing_one_client(emulator: Emulator) -> None:
@@ -220,8 +220,8 @@ def test_a_thread_pool_sharing_one_client(emulator: Emulator) -> None:
         videos = list(pool.map(lambda p: client.videos.generate(**workers.SHORT, prompt=p), prompts, timeout=WAIT))
         contents = list(pool.map(lambda video: video.read(), videos, timeout=WAIT))
     sent = [_sent(emulator, video.request_id) for video in videos]
-    assert [entry["fields"]["prompt"] for entry in sent] == prompts  # each answer went to its own caller
-    assert len({entry["idempotency_key"] for entry in sent}) == 6
+    assert [entry.fields["prompt"] for entry in sent] == prompts  # each answer went to its own caller
+    assert len({entry.idempotency_key for entry in sent}) == 6
     assert all(data[4:8] == MP4_BOX for data in contents)
 
 
@@ -242,4 +242,4 @@ def test_clients_made_before_a_fork_work_in_the_forked_workers(emulator: Emulato
     workers_pids = {entry["pid"] for entry in made} - {report["parent"]}
     assert len(workers_pids) == 2
     for entry in made:  # each answer came back to the process and the call that asked for it
-        assert _sent(emulator, entry["request_id"])["fields"]["prompt"] == entry["prompt"]
+        assert _sent(emulator, entry["request_id"]).fields["prompt"] == entry["prompt"]
