@@ -59,6 +59,15 @@ def _one_line(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def bare(exc: Exception) -> Exception:
+    """`exc`'s type and message alone, to chain or keep: no request, no traceback, no chain.
+
+    An httpx error holds its request, and its traceback holds httpcore's frames, whose copy of the
+    request carries the API key in clear.
+    """
+    return type(exc)(str(exc))
+
+
 class QubridError(Exception):
     """Base of every exception raised by qubrid_video."""
 
