@@ -263,6 +263,15 @@ async def _serve_overlong(writer: asyncio.StreamWriter, ask: Ask) -> None:
         await _send(writer, chunk * 16)
 
 
+async def _serve_large(writer: asyncio.StreamWriter, ask: Ask) -> None:
+    """`param` MiB of VIDEO repeated, with its Content-Length."""
+    size = int(ask.param) * 2**20
+    await _send(writer, _head("200 OK", f"Content-Length: {size}", 'ETag: "l"'))
+    block = VIDEO * 64  # 1 MiB
+    for _ in range(int(ask.param)):
+        await _send(writer, block)
+
+
 async def _serve_stall(writer: asyncio.StreamWriter, ask: Ask) -> None:
     """A tenth of the announced body, then silence with the connection open."""
     await _send(writer, _head("200 OK", "Content-Length: 1000", 'ETag: "s"') + VIDEO[:100])
@@ -357,6 +366,7 @@ DOWNLOAD_MODES: dict[str, Callable[[asyncio.StreamWriter, Ask], Awaitable[None]]
     "stall": _serve_stall,
     "endless": _serve_endless,
     "huge": _serve_huge,
+    "large": _serve_large,
     "chunked": _serve_chunked,
     "chunked_cut": _serve_chunked_cut,
     "unframed": _serve_unframed,

@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TypeAlias
-from urllib.parse import unquote, urlsplit
 
 import attrs
 import httpx
@@ -34,18 +33,8 @@ DEFAULT_MAX_BYTES = 8 * 2**30  # 8 GiB: far above any generated video, far below
 # read() keeps the whole video in memory: a body without a length that runs on must end well
 # before it takes a machine's memory, while still far above any generated video (tens of MB).
 DEFAULT_READ_MAX_BYTES = 2 * 2**30
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 _MAX_PORT = 65535
-
-
-def safe_name(url: str, request_id: str | None) -> str:
-    """A file name from the URL's last path segment, with nothing that could leave the directory."""
-    segment = unquote(urlsplit(url).path).replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("_", segment).lstrip("._")[:150]
-    if not name:
-        name = _UNSAFE.sub("_", f"video-{request_id or 'download'}").strip("._")
-    return name if "." in name else f"{name}.mp4"
 
 
 class ApiKey(httpx.Auth):
