@@ -214,7 +214,8 @@ class Video(_VideoBase):
         """Download the video, resuming after dropped connections; the file appears only when complete.
 
         Args:
-            dest: A file path, or an existing directory (the name then comes from the URL, sanitised).
+            dest: A file path, or an existing directory: the name then comes from the URL, made
+                safe (letters, digits, ``_``, ``-``, and a video's extension only, else ``.mp4``).
             overwrite: Replace an existing file. Without it an existing file is never touched.
             progress: Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk.
             timeout: Seconds for the whole download, resumes and redirects included, or a
