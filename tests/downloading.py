@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import pickle
+import threading
 import time
 import traceback
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,7 @@ import qubrid_video as qv
 
 KEY = "sk-download-SECRET-4242"
 FLAVOURS = ["sync", "async"]
+WAYS = ["download", "read", "iter"]  # to a file, into memory, chunk by chunk
 
 
 @dataclass
@@ -30,17 +34,18 @@ class Outcome:
 
 def fetch(
     flavour: str, base_url: str, url: str, dest: Path | str, *, client_options: dict[str, Any] | None = None,
-    **options: Any,
+    detached: bool = False, **options: Any,
 ) -> Outcome:  # fmt: skip
     """Download `url` as a video made by a client of `base_url` (so the key goes to that origin only).
 
     `client_options` go to the client's constructor, `options` to ``download()``. Only the
-    download itself is timed, not making the client.
+    download itself is timed, not making the client. `detached`: the video has no downloader of
+    the client's, as after unpickling (a connection of its own, no key).
     """
     # No local variable holds the key: this frame is in the traceback of every failure it returns.
     if flavour == "sync":
         with qv.Qubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
-            video = qv.Video(url=url, created=None, request_id="req-dl", downloader=client.downloader)
+            video = qv.Video(url=url, created=None, request_id="req-dl", **_downloader(client, detached))
             started = time.monotonic()
             try:
                 return Outcome(video.download(dest, **options), None, time.monotonic() - started)
@@ -49,7 +54,7 @@ def fetch(
 
     async def run() -> Outcome:
         async with qv.AsyncQubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
-            video = qv.AsyncVideo(url=url, created=None, request_id="req-dl", downloader=client.downloader)
+            video = qv.AsyncVideo(url=url, created=None, request_id="req-dl", **_downloader(client, detached))
             started = time.monotonic()
             try:
                 return Outcome(await video.download(dest, **options), None, time.monotonic() - started)
@@ -57,6 +62,10 @@ def fetch(
                 return Outcome(None, exc, time.monotonic() - started)
 
     return asyncio.run(run())
+
+
+def _downloader(client: qv.Qubrid | qv.AsyncQubrid, detached: bool) -> dict[str, Any]:
+    return {} if detached else {"downloader": client.downloader}
 
 
 @dataclass
@@ -76,7 +85,7 @@ class Received:
 
 def receive(
     flavour: str, base_url: str, url: str, how: str, *, client_options: dict[str, Any] | None = None,
-    **options: Any,
+    detached: bool = False, **options: Any,
 ) -> Received:  # fmt: skip
     """Read `url` into memory, or iterate over it, as a video made by a client of `base_url` (see :func:`fetch`).
 
@@ -85,7 +94,7 @@ def receive(
     chunks: list[bytes] = []
     if flavour == "sync":
         with qv.Qubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
-            video = qv.Video(url=url, created=None, request_id="req-dl", downloader=client.downloader)
+            video = qv.Video(url=url, created=None, request_id="req-dl", **_downloader(client, detached))
             started = time.monotonic()
             try:
                 if how == "read":
@@ -99,7 +108,7 @@ def receive(
 
     async def run() -> Received:
         async with qv.AsyncQubrid(api_key=KEY, base_url=base_url, **(client_options or {})) as client:
-            video = qv.AsyncVideo(url=url, created=None, request_id="req-dl", downloader=client.downloader)
+            video = qv.AsyncVideo(url=url, created=None, request_id="req-dl", **_downloader(client, detached))
             started = time.monotonic()
             try:
                 if how == "read":
@@ -112,6 +121,58 @@ def receive(
                 return Received(chunks, exc, time.monotonic() - started)
 
     return asyncio.run(run())
+
+
+def take(flavour: str, way: str, base_url: str, url: str, directory: Path, **options: Any) -> Outcome | Received:
+    """The video at `url` one of the three ways (:data:`WAYS`): ``download`` saves it as ``v.mp4`` in
+    `directory`; `options` are :func:`fetch`'s or :func:`receive`'s."""
+    if way == "download":
+        return fetch(flavour, base_url, url, directory / "v.mp4", **options)
+    return receive(flavour, base_url, url, way, **options)
+
+
+# Not followed by the walk below: what every object reaches (modules, classes, code) or what holds
+# the test's own machinery rather than the error's (threads, event loops).
+_OPAQUE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.CodeType, threading.Thread,
+           asyncio.AbstractEventLoop)  # fmt: skip
+_WALK_LIMIT = 1_000_000
+
+
+def clear_key_paths(error: BaseException, key: str = KEY) -> list[str]:
+    """Where ``Bearer <key>`` is reachable from `error`, as a debugger or an error tracker walking it could find it.
+
+    The walk follows everything `error` refers to: its chain, its traceback, every frame's local
+    variables (not the callers' frames beyond the traceback), and from there every object's
+    attributes, slots and items, to any depth. Each hit is given as the types along its path.
+    """
+    needle = f"Bearer {key}"
+    hits: list[str] = []
+    seen: set[int] = set()
+    pending: list[tuple[object, tuple[str, ...]]] = [(error, (_label(error),))]
+    while pending:
+        value, path = pending.pop()
+        if id(value) in seen or isinstance(value, _OPAQUE):
+            continue
+        seen.add(id(value))
+        assert len(seen) < _WALK_LIMIT, "the walk did not end: the test cannot tell"
+        if isinstance(value, str | bytes | bytearray):
+            if (needle if isinstance(value, str) else needle.encode()) in value:
+                hits.append(" > ".join(path))
+            continue
+        if isinstance(value, types.FrameType):
+            refs = list(value.f_locals.values())
+        elif isinstance(value, types.GeneratorType | types.CoroutineType | types.AsyncGeneratorType):
+            frames = (getattr(value, name, None) for name in ("gi_frame", "cr_frame", "ag_frame"))
+            refs = [frame for frame in frames if frame is not None]
+        else:
+            refs = gc.get_referents(value)
+        pending += [(ref, (*path, _label(ref))) for ref in refs]
+    return hits
+
+
+def _label(value: object) -> str:
+    """A step of a path: the type, and a frame's function."""
+    return f"frame of {value.f_code.co_name}" if isinstance(value, types.FrameType) else type(value).__name__
 
 
 def _raw_headers(value: object) -> Iterator[str]:

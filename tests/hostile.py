@@ -31,6 +31,7 @@ VIDEO_BODY = b'{"created": 1710000000, "data": [{"url": "https://cdn.example/v.m
 VIDEO = bytes(range(256)) * 64  # what the download modes serve: 16 KiB, every offset distinguishable
 # The file as changed on the server: other bytes, with the same length or 100 bytes more.
 CHANGED = {"etag": (bytes(reversed(VIDEO)), '"b"'), "total": (VIDEO[::-1] + b"!" * 100, '"a"')}
+TRICKLE = 0.3  # seconds between the bytes of a trickled head
 _RANGE = re.compile(r"^range: bytes=(\d+)-\r?$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -167,6 +168,11 @@ async def _converse(mode: str, reader: asyncio.StreamReader, writer: asyncio.Str
             writer.write(b"a")
             await writer.drain()
             await asyncio.sleep(0.5)
+    if kind == "reused_trickle":  # VIDEO, the connection kept alive; its next request gets a trickled head
+        await _send(writer, f'HTTP/1.1 200 OK\r\nContent-Length: {len(VIDEO)}\r\nETag: "r"\r\n\r\n'.encode() + VIDEO)
+        recorder.requests.append(await _read_request(reader))
+        await _trickle_head(writer, TRICKLE)
+        return
     if kind in ("stale", "stale_late") and recorder.connections > 1:  # later connections: a video
         writer.write(video_answer())
         await writer.drain()
@@ -185,7 +191,7 @@ async def _converse(mode: str, reader: asyncio.StreamReader, writer: asyncio.Str
     await _hang_up(reader, writer, how)
 
 
-_CONVERSATIONS = ("slow_reader", "trickle_headers", "drop:", "stale:", "stale_late:")
+_CONVERSATIONS = ("slow_reader", "trickle_headers", "reused_trickle", "drop:", "stale:", "stale_late:")
 
 
 def _head(status: str, *headers: str) -> bytes:
@@ -220,6 +226,50 @@ async def _serve_trickle(writer: asyncio.StreamWriter, ask: Ask) -> None:
     for index in range(len(body)):
         await asyncio.sleep(float(ask.param))
         await _send(writer, body[index : index + 1])
+
+
+async def _trickle_head(writer: asyncio.StreamWriter, seconds: float) -> None:
+    """``200 OK`` and a header that never ends: a byte every `seconds`, 40 of them, then the connection ends."""
+    await _send(writer, b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    for _ in range(40):
+        await asyncio.sleep(seconds)
+        await _send(writer, b"a")
+
+
+async def _serve_trickle_head(writer: asyncio.StreamWriter, ask: Ask) -> None:
+    """The answer's head trickled, one byte every `param` seconds (see :func:`_trickle_head`)."""
+    await _trickle_head(writer, float(ask.param))
+
+
+async def _serve_overlong(writer: asyncio.StreamWriter, ask: Ask) -> None:
+    """VIDEO, then more of it without end, past the length the answer itself announced.
+
+    `param` ``length``: a 200 announcing ``Content-Length: 100`` beside chunked framing (which
+    wins). ``resume``: a 200 announcing VIDEO's length, cut after 8000 bytes; the resume gets a
+    206 whose Content-Range ends at VIDEO's end but whose chunked body runs on.
+    """
+    if ask.param == "length":
+        head, body = _head("200 OK", "Content-Length: 100", "Transfer-Encoding: chunked", 'ETag: "o"'), VIDEO
+    elif ask.offset is None:
+        await _send(writer, _head("200 OK", f"Content-Length: {len(VIDEO)}", 'ETag: "o"') + VIDEO[:8000])
+        return
+    else:
+        described = f"Content-Range: bytes {ask.offset}-{len(VIDEO) - 1}/{len(VIDEO)}"
+        body = VIDEO[ask.offset :]
+        head = _head("206 Partial Content", "Transfer-Encoding: chunked", described, 'ETag: "o"')
+    await _send(writer, head + b"%x\r\n%b\r\n" % (len(body), body))
+    chunk = b"%x\r\n%b\r\n" % (len(VIDEO), VIDEO)
+    while True:
+        await _send(writer, chunk * 16)
+
+
+async def _serve_large(writer: asyncio.StreamWriter, ask: Ask) -> None:
+    """`param` MiB of VIDEO repeated, with its Content-Length."""
+    size = int(ask.param) * 2**20
+    await _send(writer, _head("200 OK", f"Content-Length: {size}", 'ETag: "l"'))
+    block = VIDEO * 64  # 1 MiB
+    for _ in range(int(ask.param)):
+        await _send(writer, block)
 
 
 async def _serve_stall(writer: asyncio.StreamWriter, ask: Ask) -> None:
@@ -311,9 +361,12 @@ async def _serve_heavy_redirect(writer: asyncio.StreamWriter, ask: Ask) -> None:
 DOWNLOAD_MODES: dict[str, Callable[[asyncio.StreamWriter, Ask], Awaitable[None]]] = {
     "video": _serve_video,
     "trickle": _serve_trickle,
+    "trickle_head": _serve_trickle_head,
+    "overlong": _serve_overlong,
     "stall": _serve_stall,
     "endless": _serve_endless,
     "huge": _serve_huge,
+    "large": _serve_large,
     "chunked": _serve_chunked,
     "chunked_cut": _serve_chunked_cut,
     "unframed": _serve_unframed,
@@ -341,6 +394,8 @@ def hostile(
     - ``stale:fin`` / ``stale:rst``: answers the first request keeping the connection open, then
       closes (resets) it when the next request arrives, unread; later connections get a video.
     - ``stale_late:rst``: as ``stale``, but reads that next request and resets 2 s later.
+    - ``reused_trickle``: VIDEO, keeping the connection open; the answer to the next request on
+      that connection has its head trickled (one byte every ``TRICKLE`` seconds).
 
     Download modes (``DOWNLOAD_MODES``) take their parameter after a colon; `other` is an origin.
     """

@@ -124,16 +124,27 @@ def describe(error: BaseException, options: Mapping[str, str] | None = None) -> 
     return str(error) or type(error).__name__
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# As the SDK's error messages escape them (qubrid_video._errors): the CLI uses only the SDK's public API.
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029"  # C0, DEL, C1 (ESC, CSI...), line and paragraph separators
+    # Format characters (Unicode category Cf): bidi overrides and isolates, which reorder what a
+    # terminal shows after them (Trojan Source), zero-width and invisible ones, tags.
+    r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    r"\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    r"\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def printable(text: str, limit: int = 500) -> str:
-    r"""Server-provided text made safe for one terminal line: control characters escaped (``\x1b``), bounded."""
+    r"""Server-provided text made safe for one terminal line: control and format characters escaped, bounded.
+
+    Escaped as ``\x1b`` or ``\u202e``: a bidi override would reorder the rest of the line as shown.
+    """
     flat = _CONTROL.sub(_escape, text)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 

@@ -16,12 +16,14 @@ from ._jobs import InvalidLine, check_name
 
 SLUG_CHARS = 40
 ID_CHARS = 64
-# Extensions kept from the video URL's path; anything else (or none) is saved as .mp4.
+# Extensions kept from the video URL's path; anything else (or none) is saved as .mp4. The SDK's
+# own names (``video.download(DIRECTORY)``, so ``qubrid-video download -o DIRECTORY``) keep the
+# same ones: tests/cli/test_names.py checks they agree, as the CLI uses only the SDK's public API.
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv"})
 # The longest name made here, so the destination's check can try a file name that long before paying.
 LONGEST = SLUG_CHARS + 1 + ID_CHARS + max(map(len, VIDEO_EXTENSIONS))
 _WORDS = re.compile(r"[a-z0-9]+")
-# As the SDK names a download after its URL: the characters kept, the rest replaced by "_".
+# The characters a request id keeps in a name; the rest becomes "_".
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -53,8 +55,8 @@ def _extension(url: str) -> str:
 def default_name(prompt: str, request_id: str | None, url: str) -> str:
     """``<prompt-slug>-<request id><ext>``: the extension from the URL when it is a video's, else ``.mp4``.
 
-    The request id is sanitised as the SDK's names are (anything but ``A-Za-z0-9._-`` becomes
-    ``_``, no leading or trailing dots) and cut to 64 characters; without one the name is the slug alone.
+    The request id is sanitised (anything but ``A-Za-z0-9._-`` becomes ``_``, no leading or
+    trailing ``.``, ``_`` or ``-``) and cut to 64 characters; without one the name is the slug alone.
     """
     ident = _UNSAFE.sub("_", request_id or "")[:ID_CHARS].strip("._-")
     stem = f"{slug(prompt)}-{ident}" if ident else slug(prompt)

@@ -58,9 +58,11 @@ def keep_body(response: httpx.Response, body: bytes) -> None:
     `body` is already decoded and capped. httpx offers no public way to attach it: re-reading a
     closed stream fails, and a new ``Response`` built from these headers would decode the body a
     second time (and lose ``elapsed``, ``http_version``...). So the body is stored where
-    ``Response.read()`` itself stores it.
+    ``Response.read()`` itself stores it. Its stream, spent, is replaced by one of the body: the
+    spent one leads to httpcore's copy of the request, which carries the API key in clear.
     """
     response._content = body
+    response.stream = httpx.ByteStream(body)
 
 
 def decode(raw: bytes, content_encoding: str) -> bytes:

@@ -60,13 +60,6 @@ def redact(request: httpx.Request | None) -> None:
         request.headers["authorization"] = REDACTED
 
 
-def _request_of(error: Exception) -> httpx.Request | None:
-    try:
-        return error.request if isinstance(error, httpx.RequestError) else None
-    except RuntimeError:  # httpx raises when the error was made without a request
-        return None
-
-
 class Call(Generic[T]):
     """One call: its prepared request, time limits and deadline, and the retries made so far.
 
@@ -83,13 +76,6 @@ class Call(Generic[T]):
         self.retries = 0
         self._options = options
         self._resent = False
-        # Yours win over the SDK's, per call over client-wide. Accept-Encoding is the SDK's alone (a
-        # reserved name): it asks only for what _body can undo within its memory cap.
-        self._headers = merge_headers(
-            {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": f"Bearer {options.api_key}"},
-            options.default_headers,
-            request.headers,
-        )
 
     def __enter__(self) -> Self:
         return self
@@ -98,12 +84,22 @@ class Call(Generic[T]):
         self.request.close()
 
     def next_request(self) -> dict[str, Any]:
-        """Keyword arguments of ``build_request`` for the next attempt, its timeouts within the time left."""
+        """Keyword arguments of ``build_request`` for the next attempt, its timeouts within the time left.
+
+        The headers are made anew for each attempt, not kept: a header holding the key would sit in
+        this call's attributes, reachable from the frames of any error it raises.
+        """
         return {
             **self.request.body,
             "method": self.endpoint.method,
             "url": self._options.base_url + self.endpoint.path,
-            "headers": self._headers,
+            # Yours win over the SDK's, per call over client-wide. Accept-Encoding is the SDK's alone
+            # (a reserved name): it asks only for what _body can undo within its memory cap.
+            "headers": merge_headers(
+                {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": f"Bearer {self._options.api_key}"},
+                self._options.default_headers,
+                self.request.headers,
+            ),
             "timeout": self.limits.for_attempt(self.deadline.remaining()),
         }
 
@@ -136,10 +132,14 @@ class Call(Generic[T]):
     def unanswered(self, error: Exception, wire: Attempt) -> Wait:
         """How long to wait before sending again, after an attempt that got no answer.
 
+        Args:
+            error: The transport's error; it becomes the reported error's cause, so it should
+                carry no request nor traceback (see ``_errors.bare``).
+            wire: What the attempt did on the wire.
+
         Raises:
             APIConnectionError: the error to report (``APITimeoutError`` for a timeout or the deadline).
         """
-        redact(_request_of(error))
         if self._resend_at_once(error, wire):
             return Wait(0)
         self._log(failure=type(error).__name__)

@@ -17,14 +17,14 @@ from typing import Generic, Literal, NoReturn, Self, TypeVar
 import httpx
 
 from ._body import aread_body, read_body
-from ._call import Call, Wait
+from ._call import Call, Wait, redact
 from ._config import UNCHANGED, ClientOptions, Timeout, Unchanged, resolve_options
 from ._download import AsyncDownloader, Downloader
-from ._errors import ParameterTypeError
+from ._errors import ParameterTypeError, bare
 from ._http import POOL_LANES, Lanes, new_pool
 from ._transfer import ApiKey
 from ._video import AsyncVideos, Videos
-from ._wire import Attempt
+from ._wire import Attempt, Cutoff, watched
 
 T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -207,18 +207,25 @@ class Qubrid(_BaseClient[httpx.Client]):
 
     def _attempt(self, call: Call[T]) -> T | Wait:
         """Send the next request, read the answer, and ask `call` what came of it."""
-        http = self._http
+        http = self._http  # a property: read once (a forked child's first read opens its own pools)
         request = http.build_request(**call.next_request())
+        # Within an Attempt, the SDK's own pools end every socket operation by the deadline; on a
+        # client of yours, the Cutoff ends a read still blocked then (a head trickled byte by byte).
+        cutoff = Cutoff(None if watched(http) else call.deadline.remaining())
+        request.extensions["trace"] = cutoff.trace
+        failed: Exception | None = None
         try:
-            # Within an Attempt, the SDK's own pools end every socket operation by the deadline.
-            with Attempt(call.deadline, http, request) as wire:
+            with Attempt(call.deadline, http, request) as wire, cutoff:
                 response = http.send(request, stream=True)
                 try:
-                    body = read_body(response, call.deadline)
+                    with cutoff.watching(response):
+                        body = read_body(response, call.deadline)
                 finally:
                     response.close()
         except (httpx.TransportError, TimeoutError) as exc:
-            return call.unanswered(exc, wire)
+            failed = bare(exc)  # see _unanswered
+        if failed is not None:
+            return _unanswered(call, failed, request, wire)
         return call.answered(response, body)
 
 
@@ -283,6 +290,7 @@ class AsyncQubrid(_BaseClient[httpx.AsyncClient]):
 
         http = self._lanes.next()
         request = http.build_request(**call.next_request())
+        failed: Exception | None = None
         try:
             with Attempt(None, http, request) as wire:
                 async with asyncio.timeout(max(call.deadline.remaining(), 0)):
@@ -292,5 +300,19 @@ class AsyncQubrid(_BaseClient[httpx.AsyncClient]):
                     finally:
                         await response.aclose()
         except (httpx.TransportError, TimeoutError) as exc:
-            return call.unanswered(exc, wire)
+            failed = bare(exc)  # see _unanswered
+        if failed is not None:
+            return _unanswered(call, failed, request, wire)
         return call.answered(response, body)
+
+
+def _unanswered(call: Call[T], failed: Exception, request: httpx.Request, wire: Attempt) -> T | Wait:
+    """Report an attempt that got no answer to `call`, outside the ``except`` block that caught it.
+
+    `failed` is the transport's error as its type and message only (:func:`bare`): the original
+    holds the request, and its traceback httpcore's frames, whose copy of the request carries the
+    key in clear; raised from inside the ``except`` block, the error reported would keep the
+    original as its context.
+    """
+    redact(request)
+    return call.unanswered(failed, wire)

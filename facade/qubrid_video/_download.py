@@ -24,7 +24,8 @@ from ._config import Timeout
 from ._http import USER_AGENT, Lanes
 from ._receive import Memory, Passing, Run, achunks, chunks
 from ._staging import destination, staged
-from ._transfer import DEFAULT_MAX_BYTES, ApiKey, Plan, Progress, check_options, video_url
+from ._transfer import DEFAULT_MAX_BYTES, DEFAULT_READ_MAX_BYTES, ApiKey, Plan, Progress, check_options, video_url
+from ._wire import watch
 
 
 class _Downloading:
@@ -112,7 +113,7 @@ class Downloader(_Downloading):
         *,
         progress: Progress | None = None,
         timeout: float | Timeout | httpx.Timeout | None = None,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int = DEFAULT_READ_MAX_BYTES,
     ) -> bytes:
         """Check the options, then return the video at `url`, whole (see :meth:`Video.read`)."""
         options: dict[str, object] = {"progress": progress, "timeout": timeout, "max_bytes": max_bytes}
@@ -152,6 +153,7 @@ class Downloader(_Downloading):
             yield self._pool.next()
             return
         with httpx.Client(headers={"User-Agent": USER_AGENT}) as http:
+            watch(http)  # its requests' heads are bounded by the deadline, as on the SDK's own pools
             yield http
 
 
@@ -202,7 +204,7 @@ class AsyncDownloader(_Downloading):
         *,
         progress: Progress | None = None,
         timeout: float | Timeout | httpx.Timeout | None = None,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int = DEFAULT_READ_MAX_BYTES,
     ) -> bytes:
         """:meth:`Downloader.read`, awaited."""
         options: dict[str, object] = {"progress": progress, "timeout": timeout, "max_bytes": max_bytes}

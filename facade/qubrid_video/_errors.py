@@ -39,12 +39,19 @@ _BILLING_NOTE = "the generation may have run and been billed"
 MESSAGE_LIMIT = 300
 FIELD_LIMIT = 100
 _WHITESPACE = re.compile(r"\s+")  # Unicode-aware: CR, LF, TAB, VT, FF, \x1c-\x1f, NEL, U+2028/2029...
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 (ESC, CSI...), line separators
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029"  # C0, DEL, C1 (ESC, CSI...), line and paragraph separators
+    # Format characters (Unicode category Cf): bidi overrides and isolates, which reorder what a
+    # terminal shows after them (Trojan Source), zero-width and invisible ones, tags.
+    r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    r"\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    r"\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -52,11 +59,21 @@ def _one_line(text: str, limit: int) -> str:
 
     Text from a server (an HTML error page, a message with line breaks or escape codes) could
     otherwise span lines, forge lines of output (``qubrid-video: error: ...``) or drive the
-    terminal. Runs of whitespace become one space; other control characters are escaped
-    (``\x1b``); text longer than `limit` is cut and ends with ``…``.
+    terminal, and bidi controls could reorder what a terminal shows after them. Runs of
+    whitespace become one space; other control and format characters are escaped (``\x1b``,
+    ``\u202e``); text longer than `limit` is cut and ends with ``…``.
     """
     flat = _CONTROL.sub(_escape, _WHITESPACE.sub(" ", text).strip())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def bare(exc: Exception) -> Exception:
+    """`exc`'s type and message alone, to chain or keep: no request, no traceback, no chain.
+
+    An httpx error holds its request, and its traceback holds httpcore's frames, whose copy of the
+    request carries the API key in clear.
+    """
+    return type(exc)(str(exc))
 
 
 class QubridError(Exception):

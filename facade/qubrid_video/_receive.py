@@ -7,17 +7,22 @@ hand it what comes back, and yield each chunk it took. Redirects are followed on
 time, so that a redirect's body is never read and the key's reach is decided at each hop.
 
 One deadline bounds the whole run, resumes and redirects included, and for ``iter_bytes()``
-the time the caller spends between chunks too. The sync loop ends a blocked read with
-:class:`_Cutoff`; the async loop bounds each await by the time left, never a ``yield``, so a
-deadline never cancels the caller's own code between chunks.
+the time the caller spends between chunks too: from the first byte of each request, through the
+answer's head, to the last byte of its body. The sync loop sends each request within an
+:class:`._wire.Attempt` (the SDK's own pools give each socket operation only the time left, as a
+generation's do) and ends a blocked read with :class:`Cutoff`; the async loop bounds each await
+by the time left, never a ``yield``, so a deadline never cancels the caller's own code between chunks.
+
+A refusal (a :class:`DownloadError` raised while an answer is open) is raised again only once the
+answer is closed and out of every frame of its traceback: httpcore's copy of the request, which an
+open answer holds, carries the key in clear (see :func:`_attempt`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
-from collections.abc import AsyncGenerator, Awaitable, Generator, Iterator
+import io
+from collections.abc import AsyncGenerator, Awaitable, Generator
 from typing import Any, Protocol, TypeVar, cast
 
 import httpx
@@ -25,6 +30,7 @@ import httpx
 from ._config import Deadline
 from ._errors import DownloadError, DownloadTimeoutError
 from ._transfer import Plan, Start, Transfer, Tries
+from ._wire import Attempt, Cutoff
 
 _CHANGED = "the video changed on the server during the download"
 T = TypeVar("T")
@@ -44,25 +50,30 @@ class Sink(Protocol):
 
 
 class Memory:
-    """A sink keeping the video in memory, for ``read()``."""
+    """A sink keeping the video in memory, for ``read()``, at little more than its size at any time.
+
+    One ``io.BytesIO`` grows in place (a large buffer is reallocated, not copied, by the C library)
+    and ``getvalue()`` hands its buffer over as the ``bytes`` returned, without a copy. Chunks kept
+    in a list and joined at the end would need twice the video's size for a moment.
+    """
 
     def __init__(self) -> None:
-        self._chunks: list[bytes] = []
+        self._buffer = io.BytesIO()
 
     def write(self, chunk: bytes) -> None:
         """Keep `chunk`."""
-        self._chunks.append(chunk)
+        self._buffer.write(chunk)
 
     def restart(self) -> None:
         """Drop what was kept."""
-        self._chunks.clear()
+        self._buffer = io.BytesIO()
 
     def commit(self) -> None:
-        """Nothing to do: :meth:`value` joins the chunks."""
+        """Nothing to do: :meth:`value` hands the buffer over."""
 
     def value(self) -> bytes:
-        """The video's bytes."""
-        return b"".join(self._chunks)
+        """The video's bytes (call it once, when the run is over)."""
+        return self._buffer.getvalue()
 
 
 class Passing:
@@ -117,18 +128,20 @@ class Run:
         (self._url, self._keyed), self._hops = self.plan.first_hop(), 0
         return True
 
-    def hop(self) -> tuple[httpx.URL, dict[str, Any]] | None:
-        """The URL and request options of this attempt's next request, or None once it is over."""
+    def hop(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """This attempt's next request, as options of ``build_request()`` and of ``send()``; None once it is over."""
         if self._url is None:
             return None
-        options: dict[str, Any] = {
+        request = {
+            "method": "GET",
+            "url": self._url,
             "headers": self.transfer.headers(),
             "timeout": self.plan.timeout.for_attempt(self.deadline.remaining()),
-            "follow_redirects": False,
         }
+        sending: dict[str, Any] = {"follow_redirects": False, "stream": True}
         if self._keyed:
-            options["auth"] = self.plan.key  # httpx's auth flow adds the key, and redacts it after
-        return self._url, options
+            sending["auth"] = self.plan.key  # httpx's auth flow adds the key, and redacts it after
+        return request, sending
 
     def opened(self, answer: httpx.Response) -> bool:
         """Whether `answer`'s body is the video's to read; after a redirect, the next hop follows it.
@@ -177,79 +190,45 @@ class Run:
         return DownloadError(f"the download kept failing ({reason})", url=self.plan.url)
 
 
-class _Cutoff:
-    """Ends a blocked sync read at the deadline, by shutting down the socket of the answer being read.
-
-    httpx fixes a request's read timeout when it starts, and a server trickling bytes never trips
-    it; so a timer thread shuts the socket down at the deadline, which ends a read at once. It only
-    touches an HTTP/1.1 connection (one request at a time) while its body is being read, and stops
-    watching before the connection can go back to the pool. Before the answer's head arrives, each
-    step (connecting, waiting for the head) already has a timeout no longer than the time left.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self._lock = threading.Lock()
-        self._stream: Any = None  # the httpcore network stream being read, while its body is
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-        self._fired = False
-
-    def __enter__(self) -> _Cutoff:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
-
-    @contextlib.contextmanager
-    def watching(self, answer: httpx.Response) -> Iterator[None]:
-        """Watch the connection of `answer` while its body is read."""
-        if answer.http_version == "HTTP/1.1":
-            with self._lock:
-                self._stream = answer.extensions.get("network_stream")
-                if self._fired:
-                    _shut(self._stream)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._stream = None
-
-    def _fire(self) -> None:
-        with self._lock:
-            self._fired = True
-            _shut(self._stream)
-
-
-def _shut(stream: Any) -> None:
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            # socket.socket's own shutdown, also for an SSLSocket, whose override would unwrap TLS
-            # under the reading thread; the kernel then ends the blocked read.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
 def chunks(http: httpx.Client, run: Run) -> Generator[bytes, None, None]:
     """Each chunk `run` takes, through all its attempts; at the end the run is finished (committed or raised).
 
     Closing the generator early closes the connection being read (its body was not read whole).
     """
-    with _Cutoff(run.deadline.remaining()) as cutoff:
+    with Cutoff(run.deadline.remaining()) as cutoff:
         while run.another():
             with run.tries:
                 yield from _attempt(http, run, cutoff)
         run.finish()
 
 
-def _attempt(http: httpx.Client, run: Run, cutoff: _Cutoff) -> Generator[bytes, None, None]:
-    """One attempt: a request and its redirects, then the body, each chunk taken as it arrives."""
+def _attempt(http: httpx.Client, run: Run, cutoff: Cutoff) -> Generator[bytes, None, None]:
+    """One attempt: a request and its redirects, then the body, each chunk taken as it arrives.
+
+    A :class:`DownloadError` raised while an answer is open is kept until the answer is closed and
+    no local holds it, then raised with its traceback cut here: the frames it was raised through
+    (``Run.opened``, httpx's, contextlib's) hold the answer, whose httpcore request has the key in
+    clear, and a same-origin redirect's ``next_request`` too.
+    """
     while (hop := run.hop()) is not None:
-        with http.stream("GET", hop[0], **hop[1]) as answer, cutoff.watching(answer):
-            if run.opened(answer):
-                for chunk in answer.iter_raw(run.plan.chunk_size):
-                    run.take(chunk)
-                    yield chunk
+        refused: DownloadError | None = None
+        with contextlib.ExitStack() as stack:
+            request = http.build_request(**hop[0], extensions={"trace": cutoff.trace})
+            # The SDK's own pools give every socket operation of the request and its head only the time left.
+            with Attempt(run.deadline, http, request):
+                answer = http.send(request, **hop[1])
+            stack.callback(answer.close)
+            stack.enter_context(cutoff.watching(answer))  # left first: before the answer closes
+            try:
+                if run.opened(answer):
+                    for chunk in answer.iter_raw(run.plan.chunk_size):
+                        run.take(chunk)
+                        yield chunk
+            except DownloadError as exc:
+                refused = exc
+        del answer, request
+        if refused is not None:
+            raise refused.with_traceback(None)
 
 
 class _Expired(Exception):
@@ -294,14 +273,22 @@ async def achunks(http: httpx.AsyncClient, run: Run) -> AsyncGenerator[bytes, No
 
 
 async def _aattempt(http: httpx.AsyncClient, run: Run) -> AsyncGenerator[bytes, None]:
-    """One attempt of the async loop (see :func:`_attempt`)."""
+    """One attempt of the async loop; a refusal is raised as :func:`_attempt` raises it."""
     while (hop := run.hop()) is not None:
+        refused: DownloadError | None = None
         async with contextlib.AsyncExitStack() as stack:
-            answer = await _within(run, stack.enter_async_context(http.stream("GET", hop[0], **hop[1])))
-            if run.opened(answer):
-                # httpx types it as an iterator; it is an async generator, closed here, not left to the GC.
-                body = cast(AsyncGenerator[bytes, None], answer.aiter_raw(run.plan.chunk_size))
-                stack.push_async_callback(body.aclose)
-                while (chunk := await _within(run, anext(body, None))) is not None:
-                    run.take(chunk)
-                    yield chunk
+            answer = await _within(run, http.send(http.build_request(**hop[0]), **hop[1]))
+            stack.push_async_callback(answer.aclose)
+            try:
+                if run.opened(answer):
+                    # httpx types it as an iterator; it is an async generator, closed here, not left to the GC.
+                    body = cast(AsyncGenerator[bytes, None], answer.aiter_raw(run.plan.chunk_size))
+                    stack.push_async_callback(body.aclose)
+                    while (chunk := await _within(run, anext(body, None))) is not None:
+                        run.take(chunk)
+                        yield chunk
+            except DownloadError as exc:
+                refused = exc
+        del answer
+        if refused is not None:
+            raise refused.with_traceback(None)

@@ -1,4 +1,4 @@
-"""The file side of a download: a temporary file beside the target, moved into place only when whole.
+"""The file side of a download: its name, a temporary file beside the target, moved into place only when whole.
 
 Every local failure (a read-only directory, a full disk, a file-size limit, a name too long)
 becomes a :class:`DownloadError` carrying the video's URL, chained to the ``OSError`` that said why.
@@ -9,18 +9,49 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO
+from urllib.parse import unquote, urlsplit
 
 from ._errors import DestinationExistsError, DownloadError, InvalidParameterError, ParameterTypeError, QubridError
-from ._transfer import safe_name
 
 _NAME_ATTEMPTS = 100  # names carry 48 random bits: even one clash is unlikely
 # Enough of the target's name to recognise the temporary file, short enough that the name stays
 # within 255 bytes (the usual limit) whatever the target's own length: 40 characters of up to 4
 # bytes, plus the dot, 12 random hex digits and ".part".
 _NAME_KEPT = 40
+# A name from a URL: a stem of the characters _UNSAFE leaves, and a video's extension (else .mp4).
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv"})
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_STEM_CHARS = 150
+# Windows opens the device, not a file, for these names whatever their extension ("nul.mp4").
+_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10))})
+
+
+def safe_name(url: str, request_id: str | None) -> str:
+    """A file name from the URL's last path segment: safe to write, to list and to open, on any system.
+
+    The server chooses the URL, so the name is ``STEM.EXT`` with one dot only: EXT is the URL's
+    extension when it is a video's (``.mp4``, ``.m4v``, ``.mov``, ``.webm``, ``.mkv``), else
+    ``.mp4``, so no ``.sh``, ``.html`` or ``.exe`` is ever made, nor hidden inside (``setup.exe.mp4``
+    shows as ``setup.exe`` where extensions are hidden); STEM keeps the segment's letters, digits,
+    ``_`` and ``-`` (the rest, dots included, becomes ``_``), with no leading ``_`` or ``-`` (an
+    option to a shell command), cut to 150 characters. A Windows device name (``NUL``, ``con``...)
+    gets a ``video-`` prefix; a URL with no usable stem is named after the request id.
+    """
+    segment = unquote(urlsplit(url).path).replace("\\", "/").rsplit("/", 1)[-1]
+    suffix = PurePosixPath(segment).suffix if segment not in ("", ".", "..") else ""
+    stem = _clean(segment.removesuffix(suffix)) or _clean(f"video-{request_id or 'download'}")
+    if stem.upper() in _DEVICES:
+        stem = f"video-{stem}"
+    return stem + (suffix.lower() if suffix.lower() in VIDEO_EXTENSIONS else ".mp4")
+
+
+def _clean(text: str) -> str:
+    """`text` in safe characters and no dot, without the ``_`` and ``-`` it could start or end with."""
+    return _UNSAFE.sub("_", text)[:_STEM_CHARS].strip("_-")
 
 
 @contextlib.contextmanager

@@ -5,7 +5,7 @@
 answer: a body starting the file, the rest of it, or a resume that belongs to another version of
 the file (which starts the file over). It refuses what would save a file that cannot be verified:
 a body compressed although identity was asked for, a body with neither a length nor chunked
-framing, more bytes than ``max_bytes``.
+framing, more bytes than the answer announced or than ``max_bytes``.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import re
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TypeAlias
-from urllib.parse import unquote, urlsplit
 
 import attrs
 import httpx
 
 from . import _validate
 from ._config import REDACTED, Deadline, Timeout, coerce_timeout, origin
-from ._errors import FIELD_LIMIT, DownloadError, _one_line
+from ._errors import FIELD_LIMIT, DownloadError, _one_line, bare
 
 Progress: TypeAlias = Callable[[int, int | None], object]
 """A download's progress callback: called as ``progress(bytes_done, bytes_total_or_None)`` after
@@ -31,17 +30,11 @@ each chunk (the total is None when the server does not say); what it returns is 
 MAX_RESUMES = 5
 MAX_REDIRECTS = 10
 DEFAULT_MAX_BYTES = 8 * 2**30  # 8 GiB: far above any generated video, far below a full disk
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# read() keeps the whole video in memory: a body without a length that runs on must end well
+# before it takes a machine's memory, while still far above any generated video (tens of MB).
+DEFAULT_READ_MAX_BYTES = 2 * 2**30
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-
-
-def safe_name(url: str, request_id: str | None) -> str:
-    """A file name from the URL's last path segment, with nothing that could leave the directory."""
-    segment = unquote(urlsplit(url).path).replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("_", segment).lstrip("._")[:150]
-    if not name:
-        name = _UNSAFE.sub("_", f"video-{request_id or 'download'}").strip("._")
-    return name if "." in name else f"{name}.mp4"
+_MAX_PORT = 65535
 
 
 class ApiKey(httpx.Auth):
@@ -145,13 +138,20 @@ def video_url(url: str) -> httpx.URL:
         parsed = httpx.URL(url)
     if parsed is None:  # raised here, not while handling InvalidURL, whose frames hold a half-made URL
         raise DownloadError("the video URL is not a valid URL", url=url)
-    _check_scheme(parsed, url, "the video URL")
+    _check_usable(parsed, url, "the video URL")
     return parsed
 
 
-def _check_scheme(url: httpx.URL, video: str, what: str) -> None:
+def _check_usable(url: httpx.URL, video: str, what: str) -> None:
+    """Refuse a URL no download can use: not http(s), no host, or a port no socket can reach.
+
+    httpx parses any port number; connecting to one past 65535 raises an OverflowError from the
+    socket layer (an ExceptionGroup on asyncio), not a network error.
+    """
     if url.scheme not in ("http", "https") or not url.host:
         raise DownloadError(f"{what} is not http(s): {_one_line(str(url), FIELD_LIMIT)}", url=video)
+    if url.port is not None and not 0 < url.port <= _MAX_PORT:
+        raise DownloadError(f"{what} is unusable: port {url.port} is out of range (1-{_MAX_PORT})", url=video)
 
 
 class Start(enum.Enum):
@@ -186,14 +186,14 @@ class Transfer:
         """Where a redirect sends the download (its body unread), or None when `response` is no redirect.
 
         Raises:
-            DownloadError: too many redirects, or one to a URL that is not http(s).
+            DownloadError: too many redirects, or one to a URL that is not http(s) or has an impossible port.
         """
         if response.next_request is None:
             return None
         if hops >= MAX_REDIRECTS:
             raise DownloadError(f"more than {MAX_REDIRECTS} redirects", url=self.url)
         target = response.next_request.url
-        _check_scheme(target, self.url, "a redirect's target")
+        _check_usable(target, self.url, "a redirect's target")
         return target
 
     def begin(self, response: httpx.Response) -> Start:
@@ -257,7 +257,16 @@ class Transfer:
         return Start.RESUME
 
     def admit(self, size: int) -> None:
-        """Refuse `size` more bytes if they would take the file past ``max_bytes``."""
+        """Refuse `size` more bytes if they would take the file past its announced length, or ``max_bytes``.
+
+        The announced length is the first answer's Content-Length, or a resume's Content-Range
+        total; chunked framing, which wins over a Content-Length beside it, could otherwise run on.
+
+        Raises:
+            DownloadError: the bytes would go past either.
+        """
+        if self.total is not None and self.written + size > self.total:
+            raise DownloadError(f"the server sent more than the {self.total} bytes it announced", url=self.url)
         if self.written + size > self.max_bytes:
             raise DownloadError(f"the video grew past max_bytes={self.max_bytes}", url=self.url)
 
@@ -267,16 +276,15 @@ class Transfer:
             raise DownloadError(f"got {self.written} of {self.total} bytes", url=self.url)
 
 
-def _told(exc: httpx.HTTPError) -> httpx.HTTPError:
-    """`exc`'s type and message alone: no request, no traceback, no chain."""
-    return type(exc)(str(exc))
-
-
-def _permanent(exc: httpx.HTTPError) -> str | None:
+def _permanent(exc: httpx.HTTPError | httpx.InvalidURL) -> str | None:
     """Why retrying cannot help after `exc`, or None when it may (a dropped connection, a timeout)."""
-    # httpx builds a redirect's request as soon as the answer arrives, even when not following it,
-    # and reports a Location it cannot parse as a RemoteProtocolError raised while handling InvalidURL.
-    if isinstance(exc, httpx.RemoteProtocolError) and isinstance(exc.__context__, httpx.InvalidURL):
+    # httpx builds a redirect's request as soon as the answer arrives, even when not following it.
+    # It reports a Location it cannot parse as a RemoteProtocolError raised while handling
+    # InvalidURL, and one it parses but cannot join to the URL asked (``http:\\host/x``) as a bare
+    # InvalidURL; the video's own URL was checked before the first request.
+    if isinstance(exc, httpx.InvalidURL) or (
+        isinstance(exc, httpx.RemoteProtocolError) and isinstance(exc.__context__, httpx.InvalidURL)
+    ):
         return "an invalid redirect: its Location is not a valid URL"
     if isinstance(exc, httpx.UnsupportedProtocol) or not isinstance(exc, httpx.TransportError):
         return f"the download failed ({type(exc).__name__})"
@@ -286,9 +294,10 @@ def _permanent(exc: httpx.HTTPError) -> str | None:
 class Tries:
     """A download's attempts: whether to make another, and the failure that ended the last one.
 
-    Each attempt runs inside ``with tries:``, which keeps an httpx failure, as a copy of its type
-    and message only (the original holds the request, whose headers held the key, and a traceback
-    whose frames' locals error trackers record), instead of raising it. A failure that retrying
+    Each attempt runs inside ``with tries:``, which keeps an httpx failure (or an ``InvalidURL``
+    from a redirect) as a copy of its type and message only (the original holds the request,
+    whose headers held the key, and a traceback whose frames' locals error trackers record),
+    instead of raising it. A failure that retrying
     cannot help is raised by :meth:`another`, outside any ``except`` block, so that the original
     is not kept as its context either.
     """
@@ -318,7 +327,7 @@ class Tries:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if not isinstance(exc, httpx.HTTPError):
+        if not isinstance(exc, httpx.HTTPError | httpx.InvalidURL):
             return False
-        self.failure, self._permanent = _told(exc), _permanent(exc)
+        self.failure, self._permanent = bare(exc), _permanent(exc)
         return True

@@ -25,7 +25,7 @@ from ._download import AsyncDownloader, Downloader
 from ._media import MediaInput
 from ._request import GenerateParams, prepare
 from ._response import VideoFields, parse_success
-from ._transfer import DEFAULT_MAX_BYTES, Progress
+from ._transfer import DEFAULT_MAX_BYTES, DEFAULT_READ_MAX_BYTES, Progress
 
 GENERATIONS = Endpoint("POST", "/videos/generations", parse_success)
 
@@ -218,7 +218,8 @@ class Video(_VideoBase):
         """Download the video, resuming after dropped connections; the file appears only when complete.
 
         Args:
-            dest: A file path, or an existing directory (the name then comes from the URL, sanitised).
+            dest: A file path, or an existing directory: the name then comes from the URL, made
+                safe (letters, digits, ``_``, ``-``, and a video's extension only, else ``.mp4``).
             overwrite: Replace an existing file. Without it an existing file is never touched.
             progress: Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk.
             timeout: Seconds for the whole download, resumes and redirects included, or a
@@ -242,7 +243,7 @@ class Video(_VideoBase):
         *,
         progress: Progress | None = None,
         timeout: float | Timeout | httpx.Timeout | None = None,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int = DEFAULT_READ_MAX_BYTES,
     ) -> bytes:
         """Download the video into memory and return its bytes, under the same rules as :meth:`download`.
 
@@ -253,15 +254,17 @@ class Video(_VideoBase):
             progress: Called as ``progress(bytes_done, bytes_total_or_None)`` after each chunk.
             timeout: Seconds for the whole download, resumes and redirects included, or a
                 :class:`Timeout` (its ``total``); defaults to the client's.
-            max_bytes: The largest video accepted (8 GiB by default, as for ``download()``):
-                lower it to what your memory holds.
+            max_bytes: The largest video accepted: 2 GiB by default (``download()`` and
+                ``iter_bytes()`` take 8 GiB), so that a body without a length that runs on ends
+                long before it fills your memory; raise it for a larger video, or use ``download()``.
 
         Returns:
             The whole video.
 
         Raises:
-            DownloadError: the video could not be fetched whole, or is larger than `max_bytes`
-                (no bytes are returned). ``DownloadTimeoutError`` when the deadline passed.
+            DownloadError: the video could not be fetched whole, is larger than `max_bytes` or
+                than the server announced (no bytes are returned). ``DownloadTimeoutError`` when
+                the deadline passed.
             InvalidParameterError: an argument is wrong; nothing was fetched.
         """
         return self.downloader.read(self.url, progress=progress, timeout=timeout, max_bytes=max_bytes)
@@ -296,7 +299,8 @@ class Video(_VideoBase):
 
         Raises:
             DownloadError: while iterating, the video could not be fetched whole, could not be
-                resumed after the bytes yielded, or grew past `max_bytes`.
+                resumed after the bytes yielded, or grew past `max_bytes` or the length the
+                server announced (no byte past either is yielded).
                 ``DownloadTimeoutError`` when the deadline passed.
             InvalidParameterError: at the call, an argument is wrong; nothing was fetched.
         """
@@ -347,7 +351,7 @@ class AsyncVideo(_VideoBase):
         *,
         progress: Progress | None = None,
         timeout: float | Timeout | httpx.Timeout | None = None,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int = DEFAULT_READ_MAX_BYTES,
     ) -> bytes:
         """:meth:`Video.read`, awaited: the same arguments, checks, errors and result."""
         return await self.downloader.read(self.url, progress=progress, timeout=timeout, max_bytes=max_bytes)

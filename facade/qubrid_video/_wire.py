@@ -12,17 +12,21 @@ open their connections through a network backend that, during an :class:`Attempt
 - notes whether the attempt opened a new connection, counts the answer's bytes and the time of
   the last write.
 
-Outside an attempt (downloads) the wrappers only pass calls through. A caller's own
-``http_client`` is used as given, without them.
+Outside an attempt (the body of a download) the wrappers only pass calls through. A caller's
+own ``http_client`` is used as given, without them. What they cannot bound, a :class:`Cutoff`
+does: a read still blocked at the deadline is ended by shutting its socket down.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
 import ssl
+import threading
 import time
 import weakref
+from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any
@@ -76,7 +80,7 @@ class Attempt:
         Only a client the SDK watches counts the bytes; through any other, nothing is sure.
         """
         length = self._request.headers.get("content-length", "")
-        return self._http in _WATCHED and length.isdigit() and self.handed < int(length)
+        return watched(self._http) and length.isdigit() and self.handed < int(length)
 
     @property
     def reused(self) -> bool:
@@ -125,6 +129,11 @@ def watch(client: httpx.Client | httpx.AsyncClient) -> None:
             everywhere = False
     if everywhere:
         _WATCHED.add(client)
+
+
+def watched(client: httpx.Client | httpx.AsyncClient) -> bool:
+    """Whether every socket operation of `client` is bounded by the deadline of the current :class:`Attempt`."""
+    return client in _WATCHED
 
 
 def _connecting(timeout: float | None, *, bounded: bool) -> float | None:
@@ -280,3 +289,74 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
+
+
+class Cutoff:
+    """Ends a blocked sync read at a deadline, by shutting down the socket of the connection in use.
+
+    For what an :class:`Attempt` cannot bound: the reads of a download's body, which go on between
+    the chunks handed to the caller, and any read on a connection of a caller's own client. httpx
+    fixes a request's read timeout when it starts, and a server trickling bytes (of the head or the
+    body) never trips it; so a timer thread shuts the socket down at the deadline, which ends a read
+    at once. It only touches an HTTP/1.1 connection (one request at a time) while the request uses
+    it: from the moment a new connection is made (the request's ``trace`` extension must be
+    :meth:`trace`), or from the answer's head on a kept-alive one (:meth:`watching`), until the
+    answer is closed, before the connection can go back to the pool. So on a caller's own client,
+    the head of an answer on a kept-alive connection is the one read it cannot end.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        """Arm the cutoff for `seconds` from ``with``; None: it never fires (an :class:`Attempt` bounds it all)."""
+        self._lock = threading.Lock()
+        self._stream: Any = None  # the httpcore network stream in use, while it is this request's alone
+        self._timer = None if seconds is None else threading.Timer(max(seconds, 0.0), self._fire)
+        self._fired = False
+
+    def __enter__(self) -> Cutoff:
+        if self._timer is not None:
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """The trace callback for httpcore: watch a connection as soon as it is made, until its answer closes."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+            # HTTP/2 multiplexes other requests over the connection: never shut it down.
+            self._watch(None if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2" else stream)
+        elif event == "http11.response_closed.started" or event.startswith("http2."):
+            self._watch(None)
+
+    @contextlib.contextmanager
+    def watching(self, answer: httpx.Response) -> Iterator[None]:
+        """Watch the connection of `answer` while its body is read."""
+        self._watch(answer.extensions.get("network_stream") if answer.http_version == "HTTP/1.1" else None)
+        try:
+            yield
+        finally:
+            self._watch(None)
+
+    def _watch(self, stream: Any) -> None:
+        with self._lock:
+            self._stream = stream
+            if self._fired:
+                _shut(stream)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            _shut(self._stream)
+
+
+def _shut(stream: Any) -> None:
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            # socket.socket's own shutdown, also for an SSLSocket, whose override would unwrap TLS
+            # under the reading thread; the kernel then ends the blocked read.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from qubrid_video_emulator import Emulator
 
-from ..hostile import hostile, raw_answer
+from ..hostile import TRICKLE, hostile, raw_answer
 from ..processes import QUBRID_VIDEO, command
 
 SMALL = ["--duration", "1", "--aspect-ratio", "1:1"]
@@ -383,3 +383,53 @@ def test_timeout_bounds_the_download_command(emulator: Emulator, tmp_path: Path)
     assert result.returncode == 10, result.stderr
     assert json.loads(result.stdout)["error"] == "the download did not finish within 2 s"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]
+
+
+def _no_key_env() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if not name.startswith("QUBRID_")}
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["api-origin", "no-key"])
+def test_timeout_bounds_a_trickled_head_in_the_download_command(tmp_path: Path, keyed: bool) -> None:
+    """A server trickling the answer's head one byte every 0.3 s: --timeout 2 ends it (exit 10), nothing left,
+    whether the URL is on the API's origin (the client's pool, keyed) or the command has no key (detached)."""
+    with hostile(f"trickle_head:{TRICKLE}") as (base_url, recorder):
+        env = {**_no_key_env(), **({"QUBRID_API_KEY": "sk-x", "QUBRID_BASE_URL": base_url} if keyed else {})}
+        started = time.monotonic()
+        result = subprocess.run(command("download", f"{base_url}/files/video.mp4", "-o", str(tmp_path), "--timeout",
+                                        "2", "--json"), env=env, capture_output=True, text=True, timeout=120,
+                                check=False)  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert result.returncode == 10, result.stderr
+    assert json.loads(result.stdout)["error"] == "the download did not finish within 2 s"
+    assert elapsed < 2 + 4  # the deadline, and the interpreter's start on a loaded machine (unbounded: 12 s)
+    assert recorder.header(0, "authorization") == ("Bearer sk-x" if keyed else None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_command_reports_a_redirect_it_cannot_follow(tmp_path: Path) -> None:
+    """A Location httpx parses but cannot join (``http:\\\\host/x``): the download's exit status 10 and one
+    error line naming it, not exit 1 with httpx's message."""
+    with hostile("location:http:\\\\127.0.0.1:1/video.mp4") as (base_url, _):
+        result = subprocess.run(command("download", f"{base_url}/files/video.mp4", "-o", str(tmp_path)),
+                                env=_no_key_env(), capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 10, result.stderr
+    assert "an invalid redirect: its Location is not a valid URL" in result.stderr
+    assert "InvalidURL" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bidi_characters_from_the_server_are_escaped_on_the_terminal(tmp_path: Path) -> None:
+    """A request id and a URL holding a right-to-left override: every line the command prints shows
+    them escaped (``\\u202e``, ``%E2%80%AE``), so they cannot reorder the line or the command it suggests."""
+    url, request_id = "http://127.0.0.1:9/v/\u202egpj.mp4", "req-\u202eexe.4pm\u2066"
+    with hostile("canned", answer=_fake_api(url, request_id)) as (base_url, _):
+        env = {**_no_key_env(), "QUBRID_API_KEY": "sk-x", "QUBRID_BASE_URL": base_url}
+        result = subprocess.run(command("generate", "A fox", "-o", str(tmp_path)), env=env, capture_output=True,
+                                text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 10, result.stderr
+    assert not {"\u202e", "\u2066"} & set(result.stderr + result.stdout)
+    assert "req-\\u202eexe.4pm\\u2066" in result.stderr
+    words = _save_command(result.stderr)
+    assert words[1] == "http://127.0.0.1:9/v/%E2%80%AEgpj.mp4"
+    assert words[2:4] == ["--request-id", "req-\\u202eexe.4pm\\u2066"]

@@ -10,8 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from qubrid_video._staging import VIDEO_EXTENSIONS as SDK_EXTENSIONS
+from qubrid_video._staging import safe_name
 from qubrid_video_cli._jobs import check_name
-from qubrid_video_cli._names import LONGEST, default_name, slug
+from qubrid_video_cli._names import LONGEST, VIDEO_EXTENSIONS, default_name, slug
 from qubrid_video_emulator import Emulator
 
 from ..hostile import VIDEO, hostile, raw_answer
@@ -129,3 +133,38 @@ def test_a_name_taken_during_the_download_gets_a_free_name_in_the_printed_comman
     assert saved.returncode == 0, saved.stderr
     assert target.read_bytes() == b"keep"
     assert (tmp_path / "fox-2.mp4").read_bytes() == VIDEO[:8]
+
+
+@given(path=st.text(max_size=300), request_id=st.one_of(st.none(), st.text(max_size=100)))
+@settings(max_examples=300, deadline=None)
+def test_the_sdks_names_from_urls_pass_the_clis_rules(path: str, request_id: str | None) -> None:
+    """Whatever a URL's path (percent-encoded or not), the name the SDK gives a download in a directory
+    passes the CLI's own rules for a name, with one dot, before a video's extension."""
+    name = safe_name(f"https://cdn.example/{path}", request_id)
+    assert check_name(name) == name
+    stem, dot, extension = name.partition(".")
+    assert (dot, f".{extension}" in VIDEO_EXTENSIONS) == (".", True), name
+    assert stem
+    assert not stem.startswith(("-", "_"))
+
+
+def test_the_sdk_and_the_cli_keep_the_same_video_extensions() -> None:
+    """A URL's extension is kept by the SDK's names exactly when the CLI's default names keep it."""
+    assert SDK_EXTENSIONS == VIDEO_EXTENSIONS
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("setup.exe", "setup.mp4"), ("index.html", "index.mp4"), ("NUL.mp4", "video-NUL.mp4"), ("-rf.webm", "rf.webm")],
+)
+def test_download_into_a_directory_names_the_file_safely(tmp_path: Path, path: str, name: str) -> None:
+    """``qubrid-video download URL -o DIRECTORY``: the server's extension, device name or leading dash never reaches the file name."""
+    with hostile("video") as (base_url, _):
+        url = f"{base_url}/files/{path}"
+        result = subprocess.run(command("download", url, "-o", str(tmp_path), "--json"), capture_output=True,
+                                text=True, timeout=120, check=False, env={k: v for k, v in os.environ.items()
+                                                                          if not k.startswith("QUBRID_")})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["path"] == str(tmp_path / name)
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert (tmp_path / name).read_bytes() == VIDEO

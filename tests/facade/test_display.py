@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 import qubrid_video as qv
+from qubrid_video._errors import _one_line
 
 from ..hostile import hostile
 
@@ -110,7 +111,8 @@ def test_a_url_that_is_not_http_is_shown_as_text_only(video_type: type[qv.Video]
     assert page.tags() <= {"div", "code"}
     assert page.urls() == []
     assert "<script" not in html
-    assert url.strip() in page.text or url in page.text
+    assert _one_line(url, 200) in page.text  # as text, whitespace collapsed, controls escaped
+    assert "(not an http(s) URL, so not linked)" in page.text
 
 
 @pytest.mark.parametrize("video_type", VIDEO_TYPES)
@@ -124,3 +126,41 @@ def test_showing_a_video_fetches_nothing_and_it_still_pickles(video_type: type[q
     assert (type(copy), copy.url, copy.created, copy.request_id) == (video_type, video.url, CREATED, "req-7")
     assert copy == video
     assert copy._repr_mimebundle_() == bundle
+
+
+@pytest.mark.parametrize("video_type", VIDEO_TYPES)
+def test_huge_fields_from_the_server_make_a_small_page(video_type: type[qv.Video]) -> None:
+    """A 10 MB URL and a 10 MB request id: the HTML stays a few hundred characters, the URL is shown
+    shortened and not linked, the request id shortened."""
+    url, request_id = "https://cdn.example/" + "a" * 10_000_000, "r" * 10_000_000
+    html = video_type(url=url, created=None, request_id=request_id)._repr_html_()
+    page = _Page(html)
+    assert len(html) < 1000
+    assert page.urls() == []
+    assert page.tags() <= {"div", "code"}
+    assert "https://cdn.example/aaa" in page.text
+    assert "…" in page.text
+    assert "(too long, so not linked)" in page.text
+
+
+@pytest.mark.parametrize("video_type", VIDEO_TYPES)
+def test_a_long_url_keeps_its_whole_link_and_shows_shortened(video_type: type[qv.Video]) -> None:
+    """A URL of 8 KiB is still the player's src and the link's href, whole; its text is shortened."""
+    url = "https://cdn.example/v.mp4?sig=" + "s" * (8 * 1024 - 30)
+    assert len(url) == 8 * 1024
+    page = _Page(video_type(url=url, created=None, request_id="r")._repr_html_())
+    assert page.urls() == [url, url]
+    assert url not in page.text
+    assert url[:100] in page.text
+
+
+@pytest.mark.parametrize("video_type", VIDEO_TYPES)
+def test_bidi_characters_are_escaped_in_the_text_shown(video_type: type[qv.Video]) -> None:
+    """A right-to-left override or isolate in the request id or the URL is shown escaped (``\\u202e``),
+    so it cannot reorder what the page shows; the link itself is the URL as given."""
+    url = "https://cdn.example/\u202e4pm.exe"
+    page = _Page(video_type(url=url, created=None, request_id="req-\u2067x\u2069")._repr_html_())
+    assert not {"\u202e", "\u2067", "\u2069"} & set(page.text)
+    assert r"https://cdn.example/\u202e4pm.exe" in page.text
+    assert r"req-\u2067x\u2069" in page.text
+    assert page.urls() == [url, url]

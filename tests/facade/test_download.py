@@ -21,7 +21,7 @@ from qubrid_video import (
     Qubrid,
     Video,
 )
-from qubrid_video._transfer import safe_name
+from qubrid_video._staging import safe_name
 from qubrid_video_emulator import Emulator, EmulatorConfig
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,6 +29,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..conftest import serve_app
+from ..downloading import FLAVOURS, fetch
+from ..hostile import VIDEO, hostile
 
 TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1"}
 
@@ -56,20 +58,46 @@ def test_download_into_a_directory_uses_a_safe_name(client: Qubrid, tmp_path: Pa
     assert path.name == video.url.rsplit("/", 1)[1]
 
 
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_server_chosen_extension_never_names_the_file(flavour: str, tmp_path: Path) -> None:
+    """A video URL ending in ``setup.exe``, downloaded into a directory, is saved as ``setup.mp4``."""
+    with hostile("video") as (base_url, _):
+        outcome = fetch(flavour, base_url, f"{base_url}/files/setup.exe", tmp_path)
+    assert outcome.error is None, outcome.error
+    assert outcome.path == tmp_path / "setup.mp4"
+    assert outcome.path.read_bytes() == VIDEO
+    assert os.listdir(tmp_path) == ["setup.mp4"]
+
+
 @pytest.mark.parametrize(
     ("url", "name"),
     [
         ("https://cdn.example/generated/video.mp4", "video.mp4"),
         ("https://cdn.example/a/..%2F..%2Fetc%2Fpasswd", "passwd.mp4"),
         ("https://cdn.example/..", "video-req-1.mp4"),
-        ("https://cdn.example/x/%2e%2e%5c%2e%2e%5cwin.ini", "win.ini"),
+        ("https://cdn.example/x/%2e%2e%5c%2e%2e%5cwin.ini", "win.mp4"),
         ("https://cdn.example/", "video-req-1.mp4"),
         ("https://cdn.example/v/.hidden", "hidden.mp4"),
         ("https://cdn.example/v/na me;rm -rf.mp4", "na_me_rm_-rf.mp4"),
+        ("https://cdn.example/evil.sh", "evil.mp4"),
+        ("https://cdn.example/index.html", "index.mp4"),
+        ("https://cdn.example/setup.exe", "setup.mp4"),
+        ("https://cdn.example/setup.exe.mp4", "setup_exe.mp4"),
+        ("https://cdn.example/%E2%80%AEgpj.exe", "gpj.mp4"),
+        ("https://cdn.example/clip.MOV", "clip.mov"),
+        ("https://cdn.example/NUL.mp4", "video-NUL.mp4"),
+        ("https://cdn.example/con", "video-con.mp4"),
+        ("https://cdn.example/aux.", "video-aux.mp4"),
+        ("https://cdn.example/lpt9.webm", "video-lpt9.webm"),
+        ("https://cdn.example/video.", "video.mp4"),
+        ("https://cdn.example/-rf.mp4", "rf.mp4"),
+        ("https://cdn.example/--", "video-req-1.mp4"),
+        ("https://cdn.example/" + "a" * 400 + ".mp4", "a" * 150 + ".mp4"),
     ],
 )
 def test_names_from_urls_cannot_escape(url: str, name: str) -> None:
-    """Whatever the URL says, the name has no separators, no leading dots, and an extension."""
+    """Whatever the URL says, the name has no separators, one dot before a video's extension (else
+    .mp4), no leading dot or dash, no Windows device name, and a bounded length."""
     assert safe_name(url, "req-1") == name
 
 

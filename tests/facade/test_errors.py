@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
+import sys
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,9 @@ import qubrid_video as qv
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from qubrid_video._errors import _one_line
 from qubrid_video_cli._commands import cli
+from qubrid_video_cli._exits import printable
 from qubrid_video_emulator import Emulator
 
 from ..hostile import hostile, raw_answer
@@ -87,8 +92,9 @@ HTML_502 = b"""<html>\r
 </body>\r
 </html>\r
 """
-# Anything that could break a line or drive a terminal: C0, DEL, C1, the Unicode line separators.
-UNPRINTABLE = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]}
+# Anything that could break a line or drive a terminal: C0, DEL, C1, the Unicode line separators,
+# and the format characters (bidi overrides and isolates reorder the rest of a line as shown).
+UNPRINTABLE = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp")}
 
 
 def _json_error(status: str, error: dict[str, Any]) -> bytes:
@@ -129,6 +135,31 @@ def test_forged_lines_and_escape_codes_are_neutralised(flavour: str) -> None:
     )  # fmt: skip
     assert error.body == {"error": {"type": "invalid_request_error", **fields}}
     assert str(pickle.loads(pickle.dumps(error))) == text
+
+
+@pytest.mark.parametrize("flavour", CLIENTS)
+def test_bidi_and_invisible_characters_are_escaped(flavour: str) -> None:
+    """A right-to-left override, isolates, marks and zero-width characters from the server are escaped
+    in str() (``\\u202e``), so they cannot reorder what a terminal shows; the attributes stay raw."""
+    fields = {"message": "pay \u202eexe.4pm\u202c now\u200b", "request_id": "req-\u2066x\u2069\u200f\ufeff"}
+    with hostile("canned", answer=_json_error("400 Bad Request", fields)) as (url, _):
+        error = _raised(flavour, url)
+    text = str(error)
+    _assert_one_line(text, 400)
+    assert text == r"HTTP 400 pay \u202eexe.4pm\u202c now\u200b [request_id: req-\u2066x\u2069\u200f\ufeff]"
+    assert (error.message, error.request_id) == (fields["message"], fields["request_id"])
+
+
+@pytest.mark.parametrize("show", [_one_line, printable], ids=["sdk-messages", "cli-printable"])
+def test_every_control_and_format_character_is_escaped(show: Callable[[str, int], str]) -> None:
+    """Every character of categories Cc, Cf, Zl and Zp this Python knows is escaped by the SDK's
+    messages and by the CLI's printable(): none is kept as it is."""
+    text = "".join(sorted(UNPRINTABLE))
+    shown = show(text, 10 * len(text))
+    assert not shown.endswith("…")
+    assert not UNPRINTABLE & set(shown), sorted({f"U+{ord(c):04X}" for c in shown if c in UNPRINTABLE})
+    assert r"\u202e" in shown
+    assert r"\U000e0041" in shown  # a tag character, past the Basic Multilingual Plane
 
 
 @pytest.mark.parametrize("flavour", CLIENTS)

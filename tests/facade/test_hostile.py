@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 import qubrid_video as qv
 
@@ -40,11 +42,18 @@ def test_fails_cleanly_within_the_deadline(mode: str, error: type[Exception], fl
     assert len(recorder.requests) == 1  # none of these is retried
 
 
+@pytest.mark.parametrize("own_client", [False, True], ids=["sdk-pools", "own-http-client"])
 @pytest.mark.parametrize("flavour", CLIENTS)
-def test_trickled_headers_end_at_the_deadline(flavour: str) -> None:
-    """A header sent one byte every 0.5 s: APITimeoutError within the deadline, the request having been sent."""
+def test_trickled_headers_end_at_the_deadline(flavour: str, own_client: bool) -> None:
+    """A header sent one byte every 0.5 s: APITimeoutError within the deadline, the request having
+    been sent; on the SDK's own pools and on an ``http_client`` of yours alike."""
+    http = (httpx.Client() if flavour == "sync" else httpx.AsyncClient()) if own_client else None
     with hostile("trickle_headers") as (base_url, recorder):
-        ((error, elapsed),) = calls(flavour, base_url, timeout=DEADLINE)
+        ((error, elapsed),) = calls(flavour, base_url, timeout=DEADLINE, http_client=http)
+    if isinstance(http, httpx.Client):
+        http.close()
+    elif http is not None:
+        asyncio.run(http.aclose())
     assert isinstance(error, qv.APITimeoutError)
     assert "the call's deadline passed" in str(error)
     assert error.may_have_generated is True

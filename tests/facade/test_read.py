@@ -12,6 +12,7 @@ import contextlib
 import io
 import pickle
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,45 @@ def test_announced_size_over_the_cap_is_refused_before_any_byte(flavour: str, ho
     error = check_failure(got, qv.DownloadError, url, tmp_path)
     assert f"{10 * 2**30} bytes, more than max_bytes" in str(error)
     assert got.chunks == []
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_read_holds_the_video_once_not_twice(flavour: str) -> None:
+    """read() of a 32 MiB video allocates little more than the video itself at its peak: one buffer
+    grown in place and handed over as the bytes returned, not chunks joined into a second copy.
+
+    The async peak is taken inside the event loop: ``asyncio.run`` itself copies a large result
+    for a moment as it hands it back.
+    """
+    size = 32 * 2**20
+
+    async def aread(url: str) -> tuple[bytes, int]:
+        data = await qv.AsyncVideo(url=url, created=None, request_id=None).read(timeout=60)
+        return data, tracemalloc.get_traced_memory()[1]
+
+    with hostile("large:32") as (base_url, _):
+        tracemalloc.start()
+        try:
+            if flavour == "sync":
+                data = qv.Video(url=_url(base_url), created=None, request_id=None).read(timeout=60)
+                peak = tracemalloc.get_traced_memory()[1]
+            else:
+                data, peak = asyncio.run(aread(_url(base_url)))
+        finally:
+            tracemalloc.stop()
+    assert data == VIDEO * (size // len(VIDEO))
+    assert peak < 1.5 * size, f"peak {peak / 2**20:.0f} MiB for a {size / 2**20:.0f} MiB video"
+
+
+@pytest.mark.parametrize(("how", "default"), [("read", 2 * 2**30), ("iter", 8 * 2**30)])
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_read_takes_a_lower_default_size_cap(flavour: str, how: str, default: int, tmp_path: Path) -> None:
+    """Without max_bytes, read() refuses a video over 2 GiB (it would sit in memory); iter_bytes() over 8 GiB."""
+    with hostile("huge") as (base_url, _):
+        url = _url(base_url)
+        got = receive(flavour, base_url, url, how)
+    error = check_failure(got, qv.DownloadError, url, tmp_path)
+    assert f"more than max_bytes={default}" in str(error)
 
 
 @pytest.mark.parametrize("mode", ["stall", "trickle:1.9"])

@@ -11,8 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import qubrid_video as qv
 from qubrid_video import Qubrid, QubridError
 from qubrid_video_emulator import Emulator, EmulatorConfig, KeyPolicy
+
+from ..downloading import clear_key_paths
+from ..hostile import TEST_KEY, calls, hostile, raw_answer, video_answer
 
 KEY = "sk-live-TOPSECRET-0123456789"
 TINY: dict[str, Any] = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1", "draft": True}
@@ -60,3 +64,20 @@ with Emulator(EmulatorConfig(keys={{{KEY!r}: KeyPolicy()}})) as emulator:
     assert any("attempt=1 status=502" in line for line in lines)
     assert any("attempt=2 status=200 request_id=req-qubrid-" in line and "elapsed=" in line for line in lines)
     assert KEY not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("mode", "answer"),
+    [("canned", raw_answer("404 Not Found", b"{}")), ("drop:rst", b""), ("silent", b""), ("canned", video_answer())],
+    ids=["status-error", "dropped", "timed-out", "video"],
+)
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_no_key_in_clear_is_reachable_from_a_generation(flavour: str, mode: str, answer: bytes) -> None:
+    """Nothing reachable from a generation's error (its chain, its traceback's frames' locals and all
+    they hold) or from the video it made (its response) holds ``Bearer <key>``: not the call's
+    headers, not the httpx error's request, not httpcore's copy of the request."""
+    with hostile(mode, answer=answer) as (base_url, recorder):
+        ((outcome, _),) = calls(flavour, base_url, timeout=2, max_retries=0)
+    assert recorder.header(0, "authorization") == f"Bearer {TEST_KEY}"  # the key was sent: there was one to leak
+    assert isinstance(outcome, qv.Video | qv.AsyncVideo) == (answer == video_answer())
+    assert clear_key_paths(outcome, TEST_KEY) == []
