@@ -148,7 +148,7 @@ class Catalog(Mapping[str, ModelSpec]):
         names = list(names)
         if not names or any(not isinstance(n, str) or not n.strip() for n in names):
             raise ValueError(f"models: expected a catalog, a catalog file's path or model names, got {names!r}")
-        return cls.from_dict({"models": {name: {"extends": "p-video"} for name in names}}, origin="<names>")
+        return cls.from_dict({"models": {name: {"extends": "p-video"} for name in names}}, origin="built-in")
 
 
 def to_catalog(value: Catalog | str | os.PathLike[str] | Mapping[str, Any] | Iterable[str]) -> Catalog:

@@ -41,9 +41,21 @@ class KeyPolicy:
         rate_limit: Requests per minute, or None for no limit. Over it: 429 with ``Retry-After``.
     """
 
-    credits: int | None = None
+    credits: int | None = attrs.field(default=None)
     models: frozenset[str] | None = attrs.field(default=None, converter=_model_set)
-    rate_limit: int | None = None
+    rate_limit: int | None = attrs.field(default=None)
+
+    @credits.validator
+    def _whole_credits(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValueError(f"credits must be a whole number of credits, 0 or more, or None, not {value!r}")
+
+    @rate_limit.validator
+    def _positive_rate(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(
+                f"rate_limit must be a whole number of requests per minute, 1 or more, or None, not {value!r}"
+            )
 
 
 @attrs.frozen(kw_only=True)

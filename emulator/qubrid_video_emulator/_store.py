@@ -1,10 +1,15 @@
-"""Rendered videos on disk, cached by what they show, rendered at most once at a time per content."""
+"""Rendered videos on disk, cached by what they show, rendered at most once at a time per content.
+
+Each generation still gets a URL of its own, as from the real API: its name is an alias of the
+cached file, so an app that tells generations apart by URL behaves under test as in production.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import re
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,9 +47,16 @@ class VideoStore:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qubrid-render")
         self._done: dict[str, StoredVideo] = {}
         self._pending: dict[str, asyncio.Future[StoredVideo]] = {}
+        self._aliases: dict[str, str] = {}  # a generation's own file name -> the cache key of its render
 
     async def get_or_render(self, job: RenderJob) -> StoredVideo:
-        """Return the stored video for `job`, rendering it first unless an identical one exists."""
+        """Return the video for `job` under a name of its own, rendering it first unless an identical one exists."""
+        video = await self._get_or_render(job)
+        alias = secrets.token_hex(16)
+        self._aliases[alias] = _cache_key(job)
+        return attrs.evolve(video, name=f"{alias}.mp4")
+
+    async def _get_or_render(self, job: RenderJob) -> StoredVideo:
         key = _cache_key(job)
         done = self._done.get(key)
         # A file deleted behind the emulator's back (a test rehearsing an expired link) is rendered again.
@@ -67,10 +79,11 @@ class VideoStore:
         return video
 
     def lookup(self, name: str) -> StoredVideo | None:
-        """The stored video called `name`, if any; any other name (``..``, slashes) finds nothing."""
+        """The video a generation was given as `name`, if any; any other name (``..``, slashes) finds nothing."""
         if not _NAME.match(name):
             return None
-        video = self._done.get(name.removesuffix(".mp4"))
+        key = self._aliases.get(name.removesuffix(".mp4"))
+        video = self._done.get(key) if key is not None else None
         # A render deleted behind the emulator's back (a test rehearsing an expired link) is gone.
         return video if video is not None and video.path.exists() else None
 

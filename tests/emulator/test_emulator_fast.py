@@ -113,17 +113,31 @@ def test_saved_audio_becomes_a_silent_track_of_the_audio_length(fast: Emulator) 
 def test_one_render_serves_every_request_of_a_shape(fast: Emulator) -> None:
     """Prompt, picture and draft change nothing in a fast video: one file per shape; a new shape, a new file.
 
+    Each generation still has a URL of its own, as from the real API (an app telling generations
+    apart by URL behaves as in production); the file behind it (its ETag) is the shape's.
     (A picture sets the shape, as p-video's does: this one is 16:9, the shape asked for anyway.)
     """
     base = {"model": "p-video", "resolution": "720p", "duration": 3}
-    same = {
+    urls = [
         _video_url(fast, {**base, "prompt": "A fox"}),
         _video_url(fast, {**base, "prompt": "A cat", "draft": True}),
-        _video_url(fast, {**base, "prompt": "A dog"}, {"image_file": ("g.png", png((10, 200, 10), size=(320, 180)), "image/png")}),
-    }
+        _video_url(
+            fast,
+            {**base, "prompt": "A dog"},
+            {"image_file": ("g.png", png((10, 200, 10), size=(320, 180)), "image/png")},
+        ),
+    ]
+    assert len(set(urls)) == 3
+
+    def etag(url: str) -> str:
+        answer = httpx.head(url)
+        assert answer.status_code == 200, url
+        return answer.headers["etag"]
+
+    same = {etag(url) for url in urls}
     assert len(same) == 1
-    assert _video_url(fast, {**base, "duration": 4}) not in same
-    assert _video_url(fast, {**base, "aspect_ratio": "9:16"}) not in same
+    assert etag(_video_url(fast, {**base, "duration": 4})) not in same
+    assert etag(_video_url(fast, {**base, "aspect_ratio": "9:16"})) not in same
 
 
 def test_a_fast_video_shows_no_picture(fast: Emulator) -> None:

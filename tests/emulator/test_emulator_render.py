@@ -96,12 +96,13 @@ def test_draft_is_lower_quality(emulator: Emulator) -> None:
 
 
 def test_identical_requests_reuse_the_render(emulator: Emulator) -> None:
-    """Two identical requests are two generations but one render: the same file URL."""
+    """Two identical requests are two generations, each with its own URL, but one render: the same file."""
     auth = {"Authorization": f"Bearer {emulator.api_key}"}
     body = {"model": "p-video", "duration": 1, "aspect_ratio": "1:1", "draft": True}
     urls = {
         httpx.post(f"{emulator.base_url}/videos/generations", json=body, headers=auth).json()["data"][0]["url"]
         for _ in range(2)
     }
-    assert len(urls) == 1
+    assert len(urls) == 2
+    assert len({httpx.head(url).headers["etag"] for url in urls}) == 1
     assert emulator.generations == 2
