@@ -25,8 +25,9 @@ from ._errors import RequestError, bad_request, new_request_id
 from ._fetch import fetch
 from ._inputs import Check, check_audio, check_image, frame_size, video_seconds
 from ._journal import GenerationNotes, generation_record
+from ._ledger import Generation, Ledger
 from ._params import GenerationParams, Upload, parse_params, upsample
-from ._state import EmulatorState, Generation
+from ._state import EmulatorState
 from ._store import VideoStore
 from ._validation import validate_request
 
@@ -44,9 +45,11 @@ class Generations:
     async def generate(self, request: Request) -> Response:
         """``POST /v1/videos/generations``: check, charge, render (or replay), answer the video URL."""
         notes = GenerationNotes(request_id=new_request_id(), received=time.time())
+        # The accounts current on arrival: a reset while this request runs leaves it settling there.
+        ledger = self.state.ledger
         drift = self.state.config.drift
         try:
-            response = await self._generate(request, notes)
+            response = await self._generate(request, notes, ledger)
         except ClientDisconnect:
             notes.outcome = "client_disconnected"
             response = Response(status_code=400)
@@ -58,7 +61,7 @@ class Generations:
             notes.outcome = "error:internal_error"
             response = misbehaviour.drifted_error(RequestError(500).response(notes.request_id), drift)
         status = None if isinstance(response, misbehaviour.DropBefore) else response.status_code
-        self.state.record_request(generation_record(request, notes, status))
+        self.state.record_request(generation_record(request, notes, status), ledger)
         return response
 
     async def _read_body(self, request: Request) -> bytes:
@@ -75,7 +78,7 @@ class Generations:
                 )
         return bytes(body)
 
-    async def _generate(self, request: Request, notes: GenerationNotes) -> Response:
+    async def _generate(self, request: Request, notes: GenerationNotes, ledger: Ledger) -> Response:
         body = await self._read_body(request)
         content_type = request.headers.get("content-type", "")
         notes.fields, notes.uploads = await parse_body(request, content_type, body)
@@ -89,27 +92,27 @@ class Generations:
                 notes.outcome = f"fault:{fault.kind.value}"
                 return early
 
-        key, policy = self.state.authenticate(request.headers.get("authorization"))
+        key, policy = ledger.authenticate(request.headers.get("authorization"))
         notes.key = key
-        self.state.check_rate(key, policy)
+        ledger.check_rate(key, policy)
         validate_request(request.headers, content_type, body)
         params, spec = parse_params(notes.fields, notes.uploads, self.state.config.models)
         if policy.models is not None and params.model not in policy.models:
             raise RequestError(403, param="model")
 
-        generation, replayed = await self._generate_once(request, key, params, spec)
+        generation, replayed = await self._generate_once(request, ledger, key, params, spec)
         notes.outcome = "replayed" if replayed else "generated"
         notes.generation_id = generation.generation_id
         return misbehaviour.after_work(fault, generation.body, {"x-request-id": notes.request_id}, drift)
 
     async def _generate_once(
-        self, request: Request, key: str, params: GenerationParams, spec: ModelSpec
+        self, request: Request, ledger: Ledger, key: str, params: GenerationParams, spec: ModelSpec
     ) -> tuple[Generation, bool]:
         """Run the generation, or replay the one already run for this request's Idempotency-Key (True)."""
         idempotency_key = request.headers.get("idempotency-key")
         fingerprint = hashlib.sha256(repr(params).encode()).hexdigest()
         if idempotency_key:
-            existing = self.state.idempotent(key, idempotency_key)
+            existing = ledger.idempotent(key, idempotency_key)
             if existing is not None:
                 generation = await asyncio.shield(existing)
                 if generation.fingerprint != fingerprint:
@@ -119,12 +122,14 @@ class Generations:
                         code="idempotency_key_reused",
                     )
                 return generation, True
-        claim = self.state.claim(key, idempotency_key) if idempotency_key else None
+        claim = ledger.claim(key, idempotency_key) if idempotency_key else None
         try:
-            generation = await self._run_generation(request, key, params, spec, fingerprint)
+            generation = await self._run_generation(
+                request, ledger, key, params=params, spec=spec, fingerprint=fingerprint
+            )
         except BaseException as exc:
             if claim is not None and idempotency_key:
-                self.state.release(key, idempotency_key)
+                ledger.release(key, idempotency_key)
                 claim.set_exception(exc if isinstance(exc, RequestError) else RequestError(500))
                 claim.exception()  # mark retrieved: nobody may be waiting on it
             raise
@@ -133,19 +138,19 @@ class Generations:
         return generation, False
 
     async def _run_generation(
-        self, request: Request, key: str, params: GenerationParams, spec: ModelSpec, fingerprint: str
+        self, request: Request, ledger: Ledger, key: str, *, params: GenerationParams, spec: ModelSpec, fingerprint: str
     ) -> Generation:
         job = await self._render_job(params, spec)
         cost = spec.credits(params.resolution, params.draft, job.duration)
-        self.state.charge(key, cost)
+        ledger.charge(key, cost)
         try:
             video, _ = await asyncio.gather(self.store.get_or_render(job), asyncio.sleep(self.state.config.latency))
         except BaseException:
-            self.state.refund(key, cost)
+            ledger.refund(key, cost)
             raise
-        self.state.generations += 1
+        number = ledger.count_generation()
         body = {"created": int(time.time()), "data": [{"url": f"{self._files_origin(request)}/files/{video.name}"}]}
-        return Generation(generation_id=f"gen-{self.state.generations}", fingerprint=fingerprint, body=body)
+        return Generation(generation_id=f"gen-{number}", fingerprint=fingerprint, body=body)
 
     async def _render_job(self, params: GenerationParams, spec: ModelSpec) -> _render.RenderJob:
         """Gather and check the inputs (uploads first, else URLs, fetched only where allowed); size the video."""

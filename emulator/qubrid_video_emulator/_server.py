@@ -233,7 +233,8 @@ class Emulator:
         windows, idempotency keys seen and the :attr:`generations` count, and restores the keys and
         their policies from the config. Rendered videos are kept (they depend only on what was
         asked), and the server keeps its ports. A request still in flight is answered, but not
-        journaled.
+        journaled, and settles with the state it arrived in: its charge, refund, rate count and
+        generation count touch nothing of the state after the reset.
 
         Args:
             config: Settings to run with from now on (by default, the current ones). On a running

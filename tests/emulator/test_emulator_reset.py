@@ -108,3 +108,37 @@ def test_a_request_in_flight_across_a_reset_is_not_journaled(emulator: Emulator)
     assert emulator.requests() == []
     assert _post(emulator).status_code == 200
     assert len(emulator.requests()) == 1
+
+
+def test_a_request_in_flight_across_a_reset_settles_with_the_test_before(emulator: Emulator) -> None:
+    """Arrived before the reset, charged after it: no credits, rate window or count of the next test move."""
+    cost = emulator.config.models["p-video"].credits("720p", True, 1)
+    config = EmulatorConfig(keys={DEFAULT_API_KEY: KeyPolicy(credits=cost, rate_limit=1)}, render="fast")
+    emulator.reset(config)
+    emulator.inject("slow", delay=1.0)  # sleeps before authenticating, charging and rendering
+    answers: list[int] = []
+    sender = threading.Thread(target=lambda: answers.append(_post(emulator).status_code))
+    sender.start()
+    _wait_for(lambda: emulator.state.faults.pending() == 0, "the request to take its fault")
+    emulator.reset(config)  # the next test: the same key, credits for exactly one generation, one a minute
+    sender.join(30)
+    assert answers == [200]
+    assert emulator.state.credits(DEFAULT_API_KEY) == cost
+    assert emulator.generations == 0
+    assert emulator.requests() == []
+    mine = _post(emulator)
+    assert mine.status_code == 200  # neither out of credits (402) nor over the rate limit (429)
+    assert emulator.generations == 1
+    assert emulator.state.credits(DEFAULT_API_KEY) == 0
+
+
+def test_a_refund_after_a_reset_goes_to_the_period_it_was_charged_in(emulator: Emulator) -> None:
+    """The ledger a request charged is the one it refunds: never the next test's credits."""
+    emulator.reset(EmulatorConfig(keys={DEFAULT_API_KEY: KeyPolicy(credits=100)}))
+    before = emulator.state.ledger
+    before.charge(DEFAULT_API_KEY, 100)
+    emulator.reset()
+    before.refund(DEFAULT_API_KEY, 100)
+    before.count_generation()
+    assert emulator.state.credits(DEFAULT_API_KEY) == 100
+    assert emulator.generations == 0
