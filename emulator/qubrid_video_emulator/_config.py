@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Literal
 
@@ -90,7 +91,7 @@ class EmulatorConfig:
 
     keys: dict[str, KeyPolicy] = attrs.field(factory=lambda: {DEFAULT_API_KEY: KeyPolicy()})
     models: Catalog = attrs.field(factory=Catalog.default, converter=to_catalog)
-    latency: float = 0.0
+    latency: float = attrs.field(default=0.0)
     max_body_bytes: int = 64 * 1024 * 1024
     fetch_remote: bool = False
     fetch_timeout: float = 10.0
@@ -105,6 +106,11 @@ class EmulatorConfig:
     def _positive_timeout(self, attribute: attrs.Attribute[float | None], value: float | None) -> None:
         if value is not None and not value > 0:
             raise ValueError(f"idle_timeout must be a positive number of seconds or None, not {value!r}")
+
+    @latency.validator
+    def _finite_latency(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            raise ValueError(f"latency must be a finite number of seconds, 0 or more, not {value!r}")
 
     @render.validator
     def _known_render(self, attribute: attrs.Attribute[str], value: str) -> None:

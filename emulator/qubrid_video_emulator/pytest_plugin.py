@@ -33,6 +33,7 @@ a module; the closest wins, keyword by keyword):
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -82,6 +83,8 @@ def _settings(node: pytest.Item) -> dict[str, Any]:
 def _faults(values: Any) -> list[Fault]:
     if isinstance(values, str | Fault):
         values = [values]
+    if not isinstance(values, list | tuple):
+        _fail(f"@pytest.mark.{MARKER}(faults=...) takes a list of fault kinds or Fault objects, not {values!r}")
     faults, problem = [], None
     for value in values:
         try:
@@ -99,15 +102,22 @@ def _config(base: EmulatorConfig, settings: Mapping[str, Any]) -> EmulatorConfig
     extra = settings.get("keys") or {}
     if not isinstance(extra, Mapping) or not all(isinstance(policy, KeyPolicy) for policy in extra.values()):
         _fail(f"@pytest.mark.{MARKER}(keys=...) takes a dict of API keys to KeyPolicy objects, not {extra!r}")
+    own = next(iter(base.keys))
+    if own in extra:
+        # Silently replacing the clients' key would drop credits=, models= and rate_limit=.
+        _fail(
+            f"@pytest.mark.{MARKER}(keys=...) names {own!r}, the clients' own key: "
+            "set its policy with credits=, models= and rate_limit= instead"
+        )
     latency = settings.get("latency", base.latency)
-    if isinstance(latency, bool) or not isinstance(latency, int | float) or not latency >= 0:
-        _fail(f"@pytest.mark.{MARKER}(latency=...) takes a number of seconds, 0 or more, not {latency!r}")
+    if isinstance(latency, bool) or not isinstance(latency, int | float) or not 0 <= latency < math.inf:
+        _fail(f"@pytest.mark.{MARKER}(latency=...) takes a finite number of seconds, 0 or more, not {latency!r}")
     models = settings.get("models")
     # One model named alone is a list of one, not a set of characters.
     models = [models] if isinstance(models, str) else models
     try:
         policy = KeyPolicy(credits=settings.get("credits"), models=models, rate_limit=settings.get("rate_limit"))
-        keys = {next(iter(base.keys)): policy, **extra}
+        keys = {own: policy, **extra}
         config = attrs.evolve(base, keys=keys, latency=latency, render=settings.get("render", base.render))
     except (TypeError, ValueError) as exc:
         problem = str(exc)

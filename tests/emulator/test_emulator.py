@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from typing import Any
 
@@ -463,3 +464,30 @@ def test_journal_entries_are_typed_and_the_journal_plain_dicts(emulator: Emulato
     as_dicts = {"requests": [e.as_dict() for e in emulator.requests()],
                 "downloads": [e.as_dict() for e in emulator.downloads()]}  # fmt: skip
     assert emulator.journal() == as_dicts
+
+
+@pytest.mark.parametrize(
+    ("knobs", "message"),
+    [
+        ({"credits": "500"}, "credits must be a whole number of credits, 0 or more, or None, not '500'"),
+        ({"credits": -1}, "credits must be a whole number of credits, 0 or more, or None, not -1"),
+        ({"credits": 2.5}, "credits must be a whole number of credits, 0 or more, or None, not 2.5"),
+        ({"rate_limit": 0}, "rate_limit must be a whole number of requests per minute, 1 or more, or None, not 0"),
+        (
+            {"rate_limit": True},
+            "rate_limit must be a whole number of requests per minute, 1 or more, or None, not True",
+        ),
+    ],
+)
+def test_add_key_refuses_bad_limits_naming_them(emulator: Emulator, knobs: dict[str, Any], message: str) -> None:
+    """A key's credits or rate limit that no request could be checked against: a one-line ValueError, nothing added."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        emulator.add_key("sk-bad", **knobs)
+    _assert_error(_post(emulator, TINY, key="sk-bad"), 401, "invalid_api_key")
+
+
+@pytest.mark.parametrize("latency", [float("inf"), float("nan"), -1.0, "1"])
+def test_latency_is_a_finite_number_of_seconds(latency: Any) -> None:
+    """A latency no generation could wait out (or not a number): refused when the config is made."""
+    with pytest.raises(ValueError, match=r"^latency must be a finite number of seconds, 0 or more, not "):
+        EmulatorConfig(latency=latency)

@@ -171,7 +171,18 @@ def test_the_marker_configures_the_test(pytester: pytest.Pytester) -> None:
         ("faults=['404']", "(faults=...) takes fault kinds or Fault objects: '404' is not a valid FaultKind"),
         ("keys={'sk-x': 3}", "(keys=...) takes a dict of API keys to KeyPolicy objects, not {'sk-x': 3}"),
         ("render='slow'", "render must be 'fast' or 'full', not 'slow'"),
-        ("latency='soon'", "(latency=...) takes a number of seconds, 0 or more, not 'soon'"),
+        ("latency='soon'", "(latency=...) takes a finite number of seconds, 0 or more, not 'soon'"),
+        ("latency=float('inf')", "(latency=...) takes a finite number of seconds, 0 or more, not inf"),
+        ("credits='500'", ": credits must be a whole number of credits, 0 or more, or None, not '500'"),
+        ("credits=-100", ": credits must be a whole number of credits, 0 or more, or None, not -100"),
+        ("rate_limit=0", ": rate_limit must be a whole number of requests per minute, 1 or more, or None, not 0"),
+        ("rate_limit='10'", ": rate_limit must be a whole number of requests per minute, * not '10'"),
+        ("faults=None", "(faults=...) takes a list of fault kinds or Fault objects, not None"),
+        ("faults=5", "(faults=...) takes a list of fault kinds or Fault objects, not 5"),
+        (
+            "keys={'sk-qubrid-emulator': __import__('qubrid_video_emulator').KeyPolicy()}",
+            "(keys=...) names 'sk-qubrid-emulator', the clients' own key: set its policy with credits=, models=*",
+        ),
     ],
 )
 def test_a_misused_marker_fails_the_test_saying_why(pytester: pytest.Pytester, marker: str, message: str) -> None:
