@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import math
 import os
+import reprlib
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -23,10 +25,26 @@ CREDIT_USD = Decimal("0.001")
 MAX_SHORT_SIDE = 4320
 MAX_FPS = 240
 MAX_DURATION = 600
+# The largest frame a catalog may make: H.264 (as libx264 encodes it) takes sides up to 16384
+# pixels, and a frame past 40 MP (the cap on input pictures too) is gigabytes of raw video.
+MAX_FRAME_SIDE = 16384
+MAX_FRAME_PIXELS = 40_000_000
+# A catalog is a few kilobytes; reading stops well before a runaway file fills memory.
+MAX_FILE_BYTES = 1024 * 1024
 _MODEL_FIELDS = {"extends", "sources", "note", "resolution", "fps", "duration", "aspect_ratio", "image", "audio",
                  "price", "rate_limit"}  # fmt: skip
 _REQUIRED = ("resolution", "fps", "duration", "aspect_ratio", "image", "audio", "price")
 _NOTES = {"sources", "note"}
+# Values are shown in messages through this: a preview, bounded however large or deep the value is.
+_PREVIEW = reprlib.Repr()  # attributes set one by one: Python 3.11's Repr() takes no arguments
+_PREVIEW.maxlevel = 2
+_PREVIEW.maxlist = _PREVIEW.maxdict = _PREVIEW.maxtuple = _PREVIEW.maxset = 4
+_PREVIEW.maxstring = _PREVIEW.maxother = 60
+_PREVIEW.maxlong = 40
+
+
+def _show(value: Any) -> str:
+    return _PREVIEW.repr(value)
 
 
 @attrs.frozen
@@ -116,8 +134,8 @@ class Catalog(Mapping[str, ModelSpec]):
         """
         yaml = _yaml()
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            data = yaml.load(_read(path), Loader=_loader())
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
             raise ValueError(f"cannot read a model catalog from {os.fspath(path)}: {exc}") from None
         return cls.from_dict(data, origin=os.fspath(path))
 
@@ -131,15 +149,21 @@ class Catalog(Mapping[str, ModelSpec]):
         if not isinstance(data, Mapping):
             raise ValueError(f"{origin}: a model catalog is a mapping with a 'models' key, not {type(data).__name__}")
         if "models" in data and not isinstance(data["models"], Mapping):
-            raise ValueError(f"{origin}: 'models' maps each model's name to its entry, got {data['models']!r}")
+            raise ValueError(f"{origin}: 'models' maps each model's name to its entry, got {_show(data['models'])}")
         document = data if "models" in data else {"models": data}
         unknown = sorted(set(document) - {"models", "sources"}, key=str)
         if unknown:
-            raise ValueError(f"{origin}: unknown top-level key {unknown[0]!r}; known: models, sources")
+            raise ValueError(f"{origin}: unknown top-level key {_show(unknown[0])}; known: models, sources")
         entries = document["models"]
         if not entries:
             raise ValueError(f"{origin}: 'models' names no model")
-        models = {str(name): _model(str(name), entry, f"{origin}: models.{name}") for name, entry in entries.items()}
+        for name in entries:
+            if not isinstance(name, str) or not name.strip() or name != name.strip() or not name.isprintable():
+                raise ValueError(
+                    f"{origin}: models: {_show(name)} is not a model name (a string, not empty, without surrounding "
+                    "spaces or invisible characters; quote it in YAML)"
+                )
+        models = {name: _model(name, entry, f"{origin}: models.{name}") for name, entry in entries.items()}
         return cls(models=models, origin=origin)
 
     @classmethod
@@ -147,7 +171,7 @@ class Catalog(Mapping[str, ModelSpec]):
         """A catalog of these models, each accepting and costing what the built-in p-video does."""
         names = list(names)
         if not names or any(not isinstance(n, str) or not n.strip() for n in names):
-            raise ValueError(f"models: expected a catalog, a catalog file's path or model names, got {names!r}")
+            raise ValueError(f"models: expected a catalog, a catalog file's path or model names, got {_show(names)}")
         return cls.from_dict({"models": {name: {"extends": "p-video"} for name in names}}, origin="built-in")
 
 
@@ -164,6 +188,39 @@ def to_catalog(value: Catalog | str | os.PathLike[str] | Mapping[str, Any] | Ite
     if isinstance(value, Mapping):
         return Catalog.from_dict(value)
     return Catalog.from_names(value)
+
+
+def _read(path: str | os.PathLike[str]) -> str:
+    """The file's text: a regular file (a FIFO or a device would block or never end), at most 1 MiB."""
+    # O_NONBLOCK: opening a FIFO would otherwise wait for a writer; it changes nothing for a file.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_FILE_BYTES} bytes, which no catalog needs")
+    return data.decode("utf-8")
+
+
+@functools.cache
+def _loader() -> Any:
+    """PyYAML's SafeLoader, refusing aliases.
+
+    A catalog never needs them, and nested ones multiply a small file into billions of values.
+    """
+    yaml = _yaml()
+
+    class NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc,name-defined]
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed in a model catalog: write the value out", mark
+                )
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
 
 
 def _yaml() -> Any:
@@ -195,11 +252,13 @@ def _model(name: str, entry: Any, where: str) -> ModelSpec:
     if base is not None:
         builtin = _builtin_document()["models"]
         if not isinstance(base, str) or base not in builtin:
-            raise ValueError(f"{where}.extends: {base!r} is not a built-in model; built-in: {', '.join(builtin)}")
+            raise ValueError(f"{where}.extends: {_show(base)} is not a built-in model; built-in: {', '.join(builtin)}")
         entry = _extend(builtin[base], entry)
     unknown = sorted(set(entry) - _MODEL_FIELDS, key=str)
     if unknown:
-        raise ValueError(f"{where}: unknown field {unknown[0]!r}; known: {', '.join(sorted(_MODEL_FIELDS - _NOTES))}")
+        raise ValueError(
+            f"{where}: unknown field {_show(unknown[0])}; known: {', '.join(sorted(_MODEL_FIELDS - _NOTES))}"
+        )
     missing = [field for field in _REQUIRED if field not in entry]
     if missing:
         raise ValueError(f"{where}: missing field {missing[0]!r} (or start from a built-in model: extends: p-video)")
@@ -207,6 +266,7 @@ def _model(name: str, entry: Any, where: str) -> ModelSpec:
     fps, fps_default = _whole_numbers(entry["fps"], f"{where}.fps", MAX_FPS)
     durations, duration_default = _whole_numbers(entry["duration"], f"{where}.duration", MAX_DURATION)
     ratios, ratio_default = _aspect_ratios(entry["aspect_ratio"], f"{where}.aspect_ratio")
+    _check_frames(resolutions, ratios, f"{where}.resolution.values")
     image_formats, image_sets = _media(entry["image"], f"{where}.image", "sets_aspect_ratio")
     audio_formats, audio_sets = _media(entry["audio"], f"{where}.audio", "sets_duration")
     prices, draft_prices = _prices(entry["price"], list(resolutions), f"{where}.price")
@@ -253,16 +313,16 @@ def _extend(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, An
 
 def _section(value: Any, where: str, fields: set[str]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise ValueError(f"{where}: expected a mapping, got {value!r}")
+        raise ValueError(f"{where}: expected a mapping, got {_show(value)}")
     unknown = sorted(set(value) - fields - _NOTES, key=str)
     if unknown:
-        raise ValueError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(sorted(fields))}")
+        raise ValueError(f"{where}: unknown key {_show(unknown[0])}; known: {', '.join(sorted(fields))}")
     return dict(value)
 
 
 def _whole(value: Any, where: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{where}: expected a whole number from {low} to {high}, got {value!r}")
+        raise ValueError(f"{where}: expected a whole number from {low} to {high}, got {_show(value)}")
     return value
 
 
@@ -276,20 +336,34 @@ def _short_side(value: Any, where: str) -> int:
 def _ratio(label: Any, where: str) -> tuple[int, int]:
     if isinstance(label, int) and not isinstance(label, bool):
         # YAML 1.1 reads an unquoted 16:9 as the base-60 number 969.
-        raise ValueError(f'{where}: {label!r} is not W:H; quote aspect ratios in YAML ("16:9")')
+        raise ValueError(f'{where}: {_show(label)} is not W:H; quote aspect ratios in YAML ("16:9")')
     width, _, height = str(label).partition(":")
-    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
-        raise ValueError(f"{where}: {label!r} is not W:H with two positive whole numbers")
+    # ASCII digits only: str.isdigit() also takes "²" and Arabic-Indic digits, which requests never send.
+    digits = width.isascii() and height.isascii() and width.isdigit() and height.isdigit()
+    if not (digits and int(width) > 0 and int(height) > 0):
+        raise ValueError(f"{where}: {_show(label)} is not W:H with two positive whole numbers (ASCII digits)")
     if max(int(width), int(height)) > 100 * min(int(width), int(height)):
-        raise ValueError(f"{where}: {label!r} is more than 100 times wider than tall, or taller than wide")
+        raise ValueError(f"{where}: {_show(label)} is more than 100 times wider than tall, or taller than wide")
     return int(width), int(height)
+
+
+def _check_frames(resolutions: Mapping[str, int], ratios: Mapping[str, tuple[int, int]], where: str) -> None:
+    """Refuse a resolution whose frames, at the widest (or tallest) aspect ratio, cannot be rendered."""
+    label, (a, b) = max(ratios.items(), key=lambda item: max(item[1]) / min(item[1]))
+    for name, short in resolutions.items():
+        long = short * max(a, b) / min(a, b)
+        if long > MAX_FRAME_SIDE or short * long > MAX_FRAME_PIXELS:
+            raise ValueError(
+                f"{where}.{name}: a {short}-pixel short side at aspect ratio {label} makes {round(long)}x{short} "
+                f"frames; frames are at most {MAX_FRAME_SIDE} pixels long and {MAX_FRAME_PIXELS:,} pixels"
+            )
 
 
 def _resolutions(value: Any, where: str) -> tuple[dict[str, int], str]:
     section = _section(value, where, {"values", "default"})
     values = section.get("values")
     if not isinstance(values, Mapping) or not values:
-        raise ValueError(f"{where}.values: expected a mapping of label to short side in pixels, got {values!r}")
+        raise ValueError(f"{where}.values: expected a mapping of label to short side in pixels, got {_show(values)}")
     sides = {str(label): _short_side(side, f"{where}.values.{label}") for label, side in values.items()}
     return sides, _default(section, sides, where)
 
@@ -298,7 +372,7 @@ def _aspect_ratios(value: Any, where: str) -> tuple[dict[str, tuple[int, int]], 
     section = _section(value, where, {"values", "default"})
     values = section.get("values")
     if not isinstance(values, list) or not values:
-        raise ValueError(f"{where}.values: expected a list of W:H labels, got {values!r}")
+        raise ValueError(f"{where}.values: expected a list of W:H labels, got {_show(values)}")
     ratios = {str(label): _ratio(label, f"{where}.values") for label in values}
     if isinstance(section.get("default"), int) and not isinstance(section["default"], bool):
         _ratio(section["default"], f"{where}.default")  # the YAML base-60 trap: explain it
@@ -308,7 +382,7 @@ def _aspect_ratios(value: Any, where: str) -> tuple[dict[str, tuple[int, int]], 
 def _default(section: Mapping[str, Any], allowed: Mapping[str, Any], where: str) -> str:
     default = section.get("default")
     if default is None or str(default) not in allowed:
-        raise ValueError(f"{where}.default: {default!r} is not one of {', '.join(allowed)}")
+        raise ValueError(f"{where}.default: {_show(default)} is not one of {', '.join(allowed)}")
     return str(default)
 
 
@@ -320,7 +394,7 @@ def _whole_numbers(value: Any, where: str, high: int) -> tuple[Sequence[int], in
             raise ValueError(f"{where}: give either values or min and max, not both")
         raw = section["values"]
         if not isinstance(raw, list) or not raw:
-            raise ValueError(f"{where}.values: expected a list of whole numbers, got {raw!r}")
+            raise ValueError(f"{where}.values: expected a list of whole numbers, got {_show(raw)}")
         numbers = tuple(sorted({_whole(n, f"{where}.values", 1, high) for n in raw}))
     else:
         low = _whole(section.get("min"), f"{where}.min", 1, high)
@@ -330,7 +404,7 @@ def _whole_numbers(value: Any, where: str, high: int) -> tuple[Sequence[int], in
         numbers = range(low, top + 1)
     default = section.get("default")
     if isinstance(default, bool) or not isinstance(default, int) or default not in numbers:
-        raise ValueError(f"{where}.default: {default!r} is not among the values allowed ({describe(numbers)})")
+        raise ValueError(f"{where}.default: {_show(default)} is not among the values allowed ({describe(numbers)})")
     return numbers, default
 
 
@@ -338,10 +412,10 @@ def _media(value: Any, where: str, flag: str) -> tuple[frozenset[str], bool]:
     section = _section(value, where, {"formats", flag})
     formats = section.get("formats")
     if not isinstance(formats, list) or not formats or not all(isinstance(f, str) and f.strip(".") for f in formats):
-        raise ValueError(f"{where}.formats: expected a list of file extensions, got {formats!r}")
+        raise ValueError(f"{where}.formats: expected a list of file extensions, got {_show(formats)}")
     sets = section.get(flag, False)
     if not isinstance(sets, bool):
-        raise ValueError(f"{where}.{flag}: expected true or false, got {sets!r}")
+        raise ValueError(f"{where}.{flag}: expected true or false, got {_show(sets)}")
     return frozenset(f.strip(".").lower() for f in formats), sets
 
 
@@ -351,12 +425,14 @@ def _prices(value: Any, resolutions: list[str], where: str) -> tuple[dict[str, D
     for key in ("per_second", "draft_per_second"):
         table = section.get(key)
         if not isinstance(table, Mapping):
-            raise ValueError(f"{where}.{key}: expected US dollars per second by resolution, got {table!r}")
+            raise ValueError(f"{where}.{key}: expected US dollars per second by resolution, got {_show(table)}")
         for label, price in table.items():
             if str(label) not in resolutions:
-                raise ValueError(f"{where}.{key}: {label!r} is not one of the resolutions ({', '.join(resolutions)})")
+                raise ValueError(
+                    f"{where}.{key}: {_show(label)} is not one of the resolutions ({', '.join(resolutions)})"
+                )
             if isinstance(price, bool) or not isinstance(price, int | float) or not 0 <= price < 1000:
-                raise ValueError(f"{where}.{key}.{label}: expected a price in US dollars, got {price!r}")
+                raise ValueError(f"{where}.{key}.{label}: expected a price in US dollars, got {_show(price)}")
         missing = [label for label in resolutions if label not in {str(given) for given in table}]
         if missing:
             raise ValueError(f"{where}.{key}: no price for {missing[0]}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import re
 from pathlib import Path
@@ -301,8 +302,48 @@ def test_a_model_whose_image_does_not_set_the_shape(emulator: Emulator) -> None:
         ({"x": {"fps": {"values": [24], "default": 24}}}, "missing field 'resolution'"),
         ({"x": {"extends": "p-video", "duration": {"min": 5, "max": 2}}}, "min 5 is above max 2"),
         ({}, "names no model"),
+        (
+            {"x": {"extends": "p-video", "aspect_ratio": {"values": ["١٦:٩"], "default": "١٦:٩"}}},
+            "models.x.aspect_ratio.values: '١٦:٩' is not W:H with two positive whole numbers (ASCII digits)",
+        ),
+        ({"x": {"extends": "p-video", "aspect_ratio": {"values": ["²:1"], "default": "²:1"}}}, "'²:1' is not W:H"),
+        ({"": {"extends": "p-video"}}, "models: '' is not a model name"),
+        ({" x": {"extends": "p-video"}}, "models: ' x' is not a model name"),
+        ({"x\u202e": {"extends": "p-video"}}, "models: 'x\\u202e' is not a model name"),
+        (
+            {"x": {"extends": "p-video", "aspect_ratio": {"values": ["16:9", "100:1"], "default": "16:9"}}},
+            "models.x.resolution.values.720p: a 720-pixel short side at aspect ratio 100:1 makes 72000x720 frames; "
+            "frames are at most 16384 pixels long and 40,000,000 pixels",
+        ),
+        (
+            {
+                "x": {
+                    "extends": "p-video",
+                    "resolution": {"values": {"1080p": 4320}, "default": "1080p"},
+                    "aspect_ratio": {"values": ["3:1"], "default": "3:1"},
+                }
+            },
+            "models.x.resolution.values.1080p: a 4320-pixel short side at aspect ratio 3:1 makes 12960x4320 frames",
+        ),
     ],
-    ids=["typo", "default", "base-60", "price", "odd", "extends", "missing", "range", "empty"],
+    ids=[
+        "typo",
+        "default",
+        "base-60",
+        "price",
+        "odd",
+        "extends",
+        "missing",
+        "range",
+        "empty",
+        "arabic-digits",
+        "superscript",
+        "empty-name",
+        "spaced-name",
+        "bidi-name",
+        "too-long",
+        "too-many-pixels",
+    ],
 )
 def test_invalid_catalogs_are_refused_naming_the_field(models: dict[str, Any], message: str) -> None:
     """A catalog with a mistake is refused at configuration time, the message naming where it is."""
@@ -317,6 +358,45 @@ def test_a_bad_path_or_a_lone_name_is_refused(tmp_path: Path) -> None:
     (tmp_path / "list.yaml").write_text("- p-video\n", encoding="utf-8")
     with pytest.raises(ValueError, match="a mapping with a 'models' key"):
         EmulatorConfig(models=tmp_path / "list.yaml")
+
+
+def test_yaml_aliases_are_refused_before_anything_expands(tmp_path: Path) -> None:
+    """Nine levels of nested aliases (10**9 strings from 561 bytes): a quick ValueError, with a short message."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    document = "sources:\n" + "".join(f"  {line}\n" for line in lines)
+    document += "models:\n  m:\n    extends: p-video\n    resolution: {values: *a8}\n"
+    (tmp_path / "bomb.yaml").write_text(document, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"aliases \(\*name\) are not allowed in a model catalog") as caught:
+        Catalog.load(tmp_path / "bomb.yaml")
+    assert len(str(caught.value)) < 1000
+
+
+def test_error_messages_show_a_bounded_preview_of_the_value() -> None:
+    """A huge or deep value in a catalog given as data is shown cut short, not whole."""
+    deep: Any = ["lol"] * 10
+    for _ in range(8):
+        deep = [deep] * 10  # shared, so cheap to build and 10**9 strings to print
+    with pytest.raises(ValueError, match=r"resolution.values: expected a mapping of label .*\.\.\.") as caught:
+        Catalog.from_dict({"models": {"m": {"extends": "p-video", "resolution": {"values": deep}}}})
+    assert len(str(caught.value)) < 300
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "large"])
+def test_only_a_regular_file_of_at_most_a_mebibyte_is_read(tmp_path: Path, kind: str) -> None:
+    """A FIFO (which would block), a directory or a runaway file: a clear ValueError, at once."""
+    path = tmp_path / "catalog.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.write_bytes(b"# " + b"x" * (1024 * 1024) + b"\n")
+    message = {"fifo": "not a regular file", "directory": "not a regular file|Is a directory", "large": "larger than"}
+    with pytest.raises(ValueError, match=f"cannot read a model catalog from {re.escape(str(path))}: "):
+        Catalog.load(path)
+    with pytest.raises(ValueError, match=message[kind]):
+        Catalog.load(path)
 
 
 def test_catalogs_pickle() -> None:
