@@ -10,13 +10,13 @@ from __future__ import annotations
 import io
 import math
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 import av
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ._catalog import ModelSpec
 
@@ -56,16 +56,48 @@ class Sound:
     seconds: float
 
 
-def inspect_image(data: bytes) -> Picture:
-    """Decode the bytes as a picture of at most ``MAX_IMAGE_PIXELS``.
+class OtherType(ValueError):
+    """A picture of a type other than those asked for, named by its first bytes and never decoded."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"a {kind} picture")
+        self.kind = kind
+        self.extensions = _PILLOW_EXTENSIONS.get(kind, (kind.lower(),))
+
+
+def pillow_formats(extensions: Iterable[str]) -> tuple[str, ...]:
+    """Pillow's names of the formats these file extensions name (``jpg`` -> ``JPEG``; it opens MPO too)."""
+    registered = Image.registered_extensions()
+    return tuple(sorted({registered[f".{extension}"] for extension in extensions if f".{extension}" in registered}))
+
+
+def _sniff(data: bytes) -> str | None:
+    """The picture type the first bytes announce (Pillow's magic-number checks only: nothing is parsed)."""
+    Image.init()
+    for kind in Image.ID:
+        accept = Image.OPEN[kind][1]
+        try:
+            if accept is not None and accept(data[:64]):
+                return kind
+        except Exception:  # noqa: S112 - a plugin's check that trips on these bytes says "not mine"
+            continue
+    return None
+
+
+def inspect_image(data: bytes, formats: tuple[str, ...] | None = None) -> Picture:
+    """Decode the bytes as a picture of at most ``MAX_IMAGE_PIXELS``, of one of Pillow's `formats`.
+
+    Only the plugins of `formats` (all by default) read the bytes: a type the model refuses never
+    reaches its decoder (an EPS upload never reaches Ghostscript).
 
     Raises:
+        OtherType: a picture of another type (a ValueError).
         ValueError: not a picture Pillow decodes, or too many pixels.
     """
     too_big = f"the picture has more than {MAX_IMAGE_PIXELS:,} pixels"
     try:
         # Image.open reads only the header: the size is known before anything is decoded.
-        with Image.open(io.BytesIO(data)) as picture:
+        with Image.open(io.BytesIO(data), formats=formats) as picture:
             width, height = picture.size
             if width * height <= MAX_IMAGE_PIXELS:
                 if picture.getexif().get(_ORIENTATION) in _TURNED:
@@ -77,6 +109,11 @@ def inspect_image(data: bytes) -> Picture:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own, far higher limits fire inside Image.open (the warning too, where warnings are errors).
         raise ValueError(too_big) from None
+    except UnidentifiedImageError:
+        sniffed = _sniff(data) if formats is not None else None
+        if sniffed is not None and formats is not None and sniffed not in formats:
+            raise OtherType(sniffed) from None
+        raise ValueError("not a decodable image (UnidentifiedImageError)") from None
     except Exception as exc:
         raise ValueError(f"not a decodable image ({type(exc).__name__})") from None
     raise ValueError(f"{too_big} ({width} x {height})")
@@ -117,7 +154,11 @@ def check_image(spec: ModelSpec, data: bytes | None, url: str | None) -> Picture
     if data is None:
         _check_url(url, "image", spec.image_formats, spec.name)
         return None
-    picture = inspect_image(data)
+    try:
+        picture = inspect_image(data, pillow_formats(spec.image_formats))
+    except OtherType as other:
+        _refuse_type(other.extensions, spec.image_formats, str(other), spec.name)
+        raise
     _refuse_type(picture.extensions, spec.image_formats, f"a {picture.kind} picture", spec.name)
     return picture
 

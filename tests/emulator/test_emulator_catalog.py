@@ -152,6 +152,30 @@ def test_image_types_outside_the_catalog_are_400s(emulator: Emulator) -> None:
     assert "jpeg, jpg, png, webp" in error["message"]
 
 
+_EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n%%EndComments\nnewpath 0 0 moveto showpage\n%%EOF\n"
+
+
+def _broken_tiff() -> bytes:
+    """A TIFF whose header is sound and whose pixels are not: decoding it fails, naming it does not."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(buffer, "TIFF", compression="tiff_deflate")
+    data = bytearray(buffer.getvalue())
+    data[8:40] = b"\xff" * 32  # the deflated strip, written right after the 8-byte header
+    return bytes(data)
+
+
+@pytest.mark.parametrize(("data", "kind"), [(_EPS, "EPS"), (_broken_tiff(), "TIFF")], ids=["eps", "tiff"])
+def test_a_refused_image_type_is_named_without_being_decoded(emulator: Emulator, data: bytes, kind: str) -> None:
+    """Only the catalog's types reach a decoder: an EPS (Ghostscript's) or a broken TIFF is named, not decoded."""
+    response = _post(emulator, {"model": "p-video"}, {"image_file": ("x.png", data, "image/png")})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == "image_file"
+    assert (
+        error["message"] == f"Invalid value for 'image_file': a {kind} picture; p-video accepts jpeg, jpg, png, webp."
+    )
+
+
 def test_audio_types_outside_the_catalog_are_400s(emulator: Emulator) -> None:
     """Sun AU audio, sent as audio/wav, is a 400 naming audio_file and listing flac, mp3, wav."""
     response = _post(emulator, {"model": "p-video"}, {"audio_file": ("a.wav", _audio("au", "pcm_s16be"), "audio/wav")})
