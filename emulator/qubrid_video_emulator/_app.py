@@ -18,6 +18,8 @@ hold it to the contract, ``_catalog.py`` to the model's published options (``mod
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -62,7 +64,12 @@ class EmulatorApp:
         """Dispatch to the files or the API application."""
         port = (scope.get("server") or (None, None))[1]
         target = self.files if self.state.files_port is not None and port == self.state.files_port else self.api
-        await target(scope, receive, send)
+        try:
+            await target(scope, receive, send)
+        except asyncio.CancelledError:
+            if not self.state.stopping:
+                raise
+            # Emulator.stop() cancelled what was still running: going away is not an error to log.
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

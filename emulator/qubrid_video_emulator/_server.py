@@ -44,6 +44,8 @@ def _listen(host: str, port: int) -> socket.socket:
 
 # Read once, when the server starts: a reset cannot change them under a running server.
 _FIXED_AT_START = ("same_origin_files", "render_workers", "idle_timeout")
+# Seconds stop() lets requests in flight finish before cancelling them.
+_GRACE = 1.0
 
 
 def _origin(host: str, sock: socket.socket) -> str:
@@ -104,6 +106,7 @@ class Emulator:
         return next(iter(self.config.keys))
 
     def _prepare(self) -> Server:
+        self.state.stopping = False
         self._tmp = tempfile.TemporaryDirectory(prefix="qubrid-emulator-")
         self._store = VideoStore(Path(self._tmp.name), self.config.render_workers)
         api = _listen(self._host, self._port)
@@ -176,18 +179,34 @@ class Emulator:
         return first or self._stopped_by
 
     def stop(self) -> None:
-        """Stop serving and delete the rendered videos."""
+        """Stop serving and delete the rendered videos.
+
+        Requests answered within a second are answered; any still running then (a slow fault, a long
+        latency) are cancelled, so that stopping takes a second or two, not as long as they would.
+        """
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(30)
+            self._thread.join(_GRACE)
+            if self._thread.is_alive() and self._server is not None:
+                # uvicorn would wait for every connection to close: cancel what is left instead.
+                self.state.stopping = True
+                self._server.force_exit = True
+                self._thread.join(30)
+            if self._thread.is_alive():
+                # Still serving (a render that does not end): leave its folder, deleted at exit.
+                self._close_sockets()
+                return
             self._thread = None
         self._cleanup()
 
-    def _cleanup(self) -> None:
+    def _close_sockets(self) -> None:
         for sock in self._sockets:
             sock.close()
         self._sockets = []
+
+    def _cleanup(self) -> None:
+        self._close_sockets()
         if self._store is not None:
             self._store.close()
             self._store = None

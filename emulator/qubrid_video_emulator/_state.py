@@ -24,6 +24,8 @@ class EmulatorState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.faults = FaultPlan()
         self.files_port: int | None = None
+        # Set by Emulator.stop() before it cancels the requests still running.
+        self.stopping = False
         self._lock = threading.Lock()
         self.reset(config)
 

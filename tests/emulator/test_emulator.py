@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
 import time
 from typing import Any
@@ -491,3 +492,19 @@ def test_latency_is_a_finite_number_of_seconds(latency: Any) -> None:
     """A latency no generation could wait out (or not a number): refused when the config is made."""
     with pytest.raises(ValueError, match=r"^latency must be a finite number of seconds, 0 or more, not "):
         EmulatorConfig(latency=latency)
+
+
+def test_stop_cancels_a_request_still_sleeping(capfd: pytest.CaptureFixture[str]) -> None:
+    """A request asleep in a slow fault does not hold stop() for its whole delay: it is cancelled, quietly."""
+    emulator = Emulator(EmulatorConfig(render="fast")).start()
+    emulator.inject("slow", delay=120)
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(f"{emulator.base_url}/videos/generations", json={"model": "p-video", "prompt": "x"},
+                   headers={"Authorization": f"Bearer {emulator.api_key}"}, timeout=0.5)  # fmt: skip
+    folder = emulator._tmp.name if emulator._tmp is not None else ""
+    started = time.monotonic()
+    emulator.stop()
+    assert time.monotonic() - started < 5
+    assert folder
+    assert not os.path.exists(folder)
+    assert "Exception in ASGI application" not in capfd.readouterr().err
