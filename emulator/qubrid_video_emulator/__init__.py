@@ -14,8 +14,9 @@ or from the command line with ``qubrid-video emulator``. Under pytest, the fixtu
 
 from typing import TYPE_CHECKING
 
-from ._catalog import Catalog, ModelSpec
+from ._catalog import Catalog
 from ._config import DEFAULT_API_KEY, EmulatorConfig, KeyPolicy
+from ._entry import ModelSpec
 from ._faults import Fault, FaultKind
 from ._records import DownloadRecord, GenerationRecord, UploadRecord
 

@@ -10,7 +10,7 @@ The rooms, each a module:
   request is answered.
 
 Below them: ``_body.py`` and ``_params.py`` read a request; ``_validation.py`` and ``_spec.py``
-hold it to the contract, ``_catalog.py`` to the model's published options (``models.yaml``);
+hold it to the contract, ``_catalog.py`` and ``_entry.py`` to the model's published options (``models.yaml``);
 ``_state.py`` remembers (journal entries, keys, credits, idempotency); ``_fetch.py``,
 ``_inputs.py``, ``_render.py`` (or ``_render_fast.py``) and ``_store.py`` make the video; ``_connections.py`` and
 ``_server.py`` run it all under uvicorn.

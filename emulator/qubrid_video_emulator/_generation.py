@@ -20,7 +20,7 @@ from starlette.responses import Response
 from . import _misbehaviour as misbehaviour
 from . import _render
 from ._body import parse_body
-from ._catalog import ModelSpec
+from ._entry import ModelSpec
 from ._errors import RequestError, bad_request, new_request_id
 from ._fetch import fetch
 from ._inputs import Check, check_audio, check_image, frame_size, video_seconds

@@ -18,7 +18,7 @@ import attrs
 import av
 from PIL import Image, UnidentifiedImageError
 
-from ._catalog import ModelSpec
+from ._entry import ModelSpec
 
 # Enough for an 8K picture (33 megapixels); decoding is what costs: 13,000 x 13,000 pixels take 2 GB.
 MAX_IMAGE_PIXELS = 40_000_000

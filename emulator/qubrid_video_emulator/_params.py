@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._catalog import ModelSpec, describe
+from ._entry import ModelSpec, describe
 from ._errors import RequestError, bad_request
 
 MAX_PROMPT_CHARS = 4000
