@@ -76,6 +76,7 @@ def emulator(**options: Any) -> None:
             # Lazy: the emulator extra may be missing, and `qubrid-video --help` should not pay for it.
             from qubrid_video_emulator import (  # noqa: PLC0415
                 DEFAULT_API_KEY,
+                Catalog,
                 Emulator,
                 EmulatorConfig,
                 FaultKind,
@@ -94,11 +95,16 @@ def emulator(**options: Any) -> None:
     keys = options["api_keys"] or (DEFAULT_API_KEY,)
     if options["models"] is not None and options["models_file"] is not None:
         raise click.UsageError("give --models or --models-file, not both")
-    names = [m.strip() for m in (options["models"] or "p-video").split(",") if m.strip()]
+    models: Any = [m.strip() for m in (options["models"] or "p-video").split(",") if m.strip()]
+    if options["models_file"] is not None:
+        try:  # read first, so that a catalog's error names the option that gave it
+            models = Catalog.load(options["models_file"])
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--models-file") from None
     try:
         config = EmulatorConfig(
             keys={key: policy for key in keys},
-            models=options["models_file"] or names,
+            models=models,
             latency=options["latency"],
             fetch_remote=options["fetch_remote"],
             max_body_bytes=options["max_body_mb"] * 1024 * 1024,

@@ -41,7 +41,7 @@ import attrs
 import pytest
 
 from ._config import EmulatorConfig, KeyPolicy
-from ._faults import Fault
+from ._faults import Fault, FaultKind
 
 if TYPE_CHECKING:
     from qubrid_video import AsyncQubrid, Qubrid
@@ -90,7 +90,7 @@ def _faults(values: Any) -> list[Fault]:
         try:
             faults.append(value if isinstance(value, Fault) else Fault(value))
         except (TypeError, ValueError) as exc:
-            problem = str(exc)
+            problem = f"{exc} (known kinds: {', '.join(kind.value for kind in FaultKind)})"
             break
     if problem is not None:  # failed outside the handler: one line, without the error behind it
         _fail(f"@pytest.mark.{MARKER}(faults=...) takes fault kinds or Fault objects: {problem}")

@@ -114,3 +114,5 @@ def test_bad_models_file_is_a_usage_error(tmp_path: Path, args: list[str], messa
     result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
+    if "--models-file" in args and "--models" not in args:
+        assert "--models-file" in result.stderr  # the option that gave the bad catalog is named
