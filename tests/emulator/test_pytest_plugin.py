@@ -168,7 +168,10 @@ def test_the_marker_configures_the_test(pytester: pytest.Pytester) -> None:
     [
         ("credit=1", "keywords only, among credits, models, rate_limit, keys, latency, faults, render; got 'credit'"),
         ("5", "takes keywords only, among credits, * got 5"),
-        ("faults=['404']", "(faults=...) takes fault kinds or Fault objects: '404' is not a valid FaultKind (known kinds: 500, 502"),
+        (
+            "faults=['404']",
+            "(faults=...) takes fault kinds or Fault objects: '404' is not a valid FaultKind (known kinds: 500, 502",
+        ),
         ("keys={'sk-x': 3}", "(keys=...) takes a dict of API keys to KeyPolicy objects, not {'sk-x': 3}"),
         ("render='slow'", "render must be 'fast' or 'full', not 'slow'"),
         ("latency='soon'", "(latency=...) takes a finite number of seconds, 0 or more, not 'soon'"),
