@@ -61,6 +61,17 @@ def bench_import() -> list[tuple[str, str, str, bool]]:
     ]  # fmt: skip
 
 
+def bench_construction(runs: int = 15) -> list[tuple[str, str, str, bool]]:
+    """`AsyncQubrid()` against `Qubrid()`, each made once in a fresh process, the two interleaved."""
+    out = subprocess.run([PY, str(HERE / "construction.py"), str(runs)], capture_output=True, text=True, check=True)
+    sampled = json.loads(out.stdout)
+    ratios = [a / s for a, s in zip(sampled["async_ms"], sampled["sync_ms"], strict=True)]
+    ratio, spread = statistics.mean(ratios), statistics.stdev(ratios)
+    return [("construction", f"AsyncQubrid {statistics.median(sampled['async_ms']):.0f} ms vs Qubrid "
+             f"{statistics.median(sampled['sync_ms']):.0f} ms (medians of {runs} processes)",
+             f"{ratio:.2f}x ± {spread:.2f}", ratio <= 3)]  # fmt: skip
+
+
 def _cpu_per_call(call: Callable[[], Any], calls: int) -> float:
     for _ in range(50):
         call()
@@ -191,7 +202,7 @@ def bench_transfers(tmp: Path) -> list[tuple[str, str, str, bool]]:
 def main() -> int:
     """Run every benchmark, print the table, write RESULTS.md."""
     started = time.perf_counter()
-    rows = bench_import()
+    rows = bench_import() + bench_construction()
     with server() as base_url:
         per_call, _ = bench_per_call(base_url)
     rows += per_call
