@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import qubrid_video as qv
-from qubrid_video import _media, _staging
+from qubrid_video import _media, _receive, _staging
 from qubrid_video_emulator import Emulator
 
 from ..media import jpeg
@@ -88,6 +88,7 @@ def test_a_cancelled_async_download_leaves_no_file(
         original(self, chunk)
 
     monkeypatch.setattr(_staging.Partial, "write", slow_write)
+    monkeypatch.setattr(_receive, "_BATCH", 1)  # each chunk its own batch: the first write is mid-download
 
     async def run() -> None:
         async with qv.AsyncQubrid(api_key=emulator.api_key, base_url=emulator.base_url) as client:
