@@ -8,7 +8,6 @@ is what the videos download with.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -21,7 +20,7 @@ from ._call import Call, Wait, redact
 from ._config import UNCHANGED, ClientOptions, Timeout, Unchanged, resolve_options
 from ._download import AsyncDownloader, Downloader
 from ._errors import ParameterTypeError, bare
-from ._http import POOL_LANES, Lanes, new_pool
+from ._http import POOL_LANES, Lanes, own_lanes
 from ._transfer import ApiKey
 from ._video import AsyncVideos, Videos
 from ._wire import Attempt, Cutoff, watched
@@ -80,8 +79,7 @@ class _BaseClient(Generic[HttpT]):
         if http_client is not None:
             lanes = Lanes([http_client])
         else:
-            renew = functools.partial(new_pool, http_type, options.timeout)
-            lanes = Lanes((renew() for _ in range(self._lane_count)), renew=renew)
+            lanes = own_lanes(http_type, options.timeout, self._lane_count)
         self._start(options, lanes, owns_http=http_client is None)
 
     def with_options(

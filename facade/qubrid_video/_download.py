@@ -13,6 +13,7 @@ the attempts :mod:`._receive`'s (one ``Run``, resumes, redirects, the deadline),
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from pathlib import Path
@@ -22,8 +23,9 @@ import httpx
 
 from ._config import Timeout
 from ._http import USER_AGENT, Lanes
-from ._receive import Memory, Passing, Run, achunks, chunks
-from ._staging import destination, staged
+from ._receive import Memory, Offloaded, Passing, Run, achunks, chunks
+from ._staging import astaged, destination, staged
+from ._threads import off_loop
 from ._transfer import DEFAULT_MAX_BYTES, DEFAULT_READ_MAX_BYTES, ApiKey, Plan, Progress, check_options, video_url
 from ._wire import watch
 
@@ -190,12 +192,12 @@ class AsyncDownloader(_Downloading):
             "timeout": timeout,
             "max_bytes": max_bytes,
         }
-        target = destination(dest, url, request_id)
+        # Every look at the file system, each write and the final fsync run off the event loop.
+        target = await off_loop(functools.partial(destination, dest, url, request_id))
         plan = self._plan(url, options, target)
-        async with self._connection() as http:
-            with staged(target, url, plan.overwrite) as partial:
-                async for _ in achunks(http, Run(plan, partial)):
-                    pass
+        async with self._connection() as http, astaged(target, url, plan.overwrite) as partial:
+            async for _ in achunks(http, Run(plan, Offloaded(partial))):
+                pass
         return target
 
     async def read(

@@ -5,8 +5,10 @@ A caller's ``http_client`` is used as given instead, as the client's only lane.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
+import ssl
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
@@ -30,9 +32,19 @@ POOL_LANES = 16
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 
 
-def new_pool(http_type: type[HttpT], timeout: Timeout) -> HttpT:
-    """A pool of the SDK's own, its connections watched by :mod:`._wire`."""
+def own_lanes(http_type: type[HttpT], timeout: Timeout, count: int) -> Lanes[HttpT]:
+    """`count` pools of the SDK's own, sharing one TLS context (renewed alike after a fork)."""
+    # Loading the CA bundle is most of what a pool costs to make (about 20 ms): each httpx client
+    # left to itself loads its own, so sixteen lanes took a quarter of a second. httpx's own
+    # factory, called as each client would call it, honours SSL_CERT_FILE and SSL_CERT_DIR alike.
+    renew = functools.partial(new_pool, http_type, timeout, httpx.create_ssl_context())
+    return Lanes((renew() for _ in range(count)), renew=renew)
+
+
+def new_pool(http_type: type[HttpT], timeout: Timeout, tls: ssl.SSLContext) -> HttpT:
+    """A pool of the SDK's own, verifying servers with `tls`, its connections watched by :mod:`._wire`."""
     http: HttpT = http_type(
+        verify=tls,
         timeout=httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.write, pool=None),
         limits=LIMITS,
         # A generation is never answered with a redirect, and a download follows its redirects

@@ -255,6 +255,16 @@ def _from_tuple(param: str, value: tuple[Any, ...]) -> Upload:
     raise ParameterTypeError(param, "a tuple's content must be bytes or a binary file object")
 
 
+def _url_like(value: str) -> bool:
+    """Whether a string argument is meant as a URL (checked as one), not a path."""
+    return "://" in value[:16] or value.lower().startswith(("data:", "mailto:"))
+
+
+def opens_a_file(value: object) -> bool:
+    """Whether :func:`media_input` would open a file for `value` (a path): work for a worker thread on async paths."""
+    return isinstance(value, os.PathLike) or (isinstance(value, str) and bool(value) and not _url_like(value))
+
+
 def media_input(param: str, value: object) -> Media | None:
     """Classify and check one image/audio argument.
 
@@ -267,7 +277,7 @@ def media_input(param: str, value: object) -> Media | None:
     if isinstance(value, str):
         if not value:
             raise InvalidParameterError(param, f"empty string; expected {ALLOWED}")
-        if "://" in value[:16] or value.lower().startswith(("data:", "mailto:")):
+        if _url_like(value):
             return _check_url(param, value)
         return _open_path(param, Path(value))
     if isinstance(value, os.PathLike):

@@ -21,18 +21,21 @@ open answer holds, carries the key in clear (see :func:`_attempt`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
-from collections.abc import AsyncGenerator, Awaitable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, Protocol, TypeVar, cast
 
 import httpx
 
 from ._config import Deadline
 from ._errors import DownloadError, DownloadTimeoutError
+from ._threads import off_loop
 from ._transfer import Plan, Start, Transfer, Tries
 from ._wire import Attempt, Cutoff
 
 _CHANGED = "the video changed on the server during the download"
+_BATCH = 1 << 20  # bytes of writes an Offloaded sink hands its thread at once
 T = TypeVar("T")
 
 
@@ -102,6 +105,54 @@ class Passing:
 
     def commit(self) -> None:
         """Nothing to do: every chunk was handed on."""
+
+
+class Offloaded:
+    """A sink for the async loop whose work runs on a worker thread (the file's, for ``download()``).
+
+    The run's calls only queue the work; :meth:`settle`, which the async loop awaits after each
+    call of the run that may reach the sink, does it off the event loop, in order. Writes go in
+    batches of about 1 MiB: a thread hop per network chunk cost a third of the throughput. So the
+    file side stays :class:`._staging.Partial`'s, and the run's decisions the same as the sync loop's.
+    """
+
+    def __init__(self, inner: Sink) -> None:
+        self._inner = inner
+        self._queued: list[Callable[[], None]] = []
+        self._held = 0  # bytes queued
+        self._due = False  # a restart or the commit is queued: do it now
+
+    def write(self, chunk: bytes) -> None:
+        """Queue the write of `chunk`."""
+        self._queued.append(functools.partial(self._inner.write, chunk))
+        self._held += len(chunk)
+
+    def restart(self) -> None:
+        """Queue emptying the file."""
+        self._queued.append(self._inner.restart)
+        self._due = True
+
+    def commit(self) -> None:
+        """Queue the fsync and the move into place (with the writes before them)."""
+        self._queued.append(self._inner.commit)
+        self._due = True
+
+    async def settle(self) -> None:
+        """Do the queued work on a worker thread once a batch is due; raises what it raised."""
+        if self._due or self._held >= _BATCH:
+            work, self._queued, self._held, self._due = self._queued, [], 0, False
+            await off_loop(functools.partial(_each, work))
+
+
+def _each(work: list[Callable[[], None]]) -> None:
+    for step in work:
+        step()
+
+
+async def _settled(run: Run) -> None:
+    """Await the file work `run`'s last step queued, if its sink is :class:`Offloaded`."""
+    if isinstance(run.sink, Offloaded):
+        await run.sink.settle()
 
 
 class Run:
@@ -270,6 +321,7 @@ async def achunks(http: httpx.AsyncClient, run: Run) -> AsyncGenerator[bytes, No
     except _Expired:
         pass  # finish() reports it, outside this block: the cancelled read is not its context
     run.finish()
+    await _settled(run)
 
 
 async def _aattempt(http: httpx.AsyncClient, run: Run) -> AsyncGenerator[bytes, None]:
@@ -280,12 +332,15 @@ async def _aattempt(http: httpx.AsyncClient, run: Run) -> AsyncGenerator[bytes, 
             answer = await _within(run, http.send(http.build_request(**hop[0]), **hop[1]))
             stack.push_async_callback(answer.aclose)
             try:
-                if run.opened(answer):
+                opened = run.opened(answer)
+                await _settled(run)
+                if opened:
                     # httpx types it as an iterator; it is an async generator, closed here, not left to the GC.
                     body = cast(AsyncGenerator[bytes, None], answer.aiter_raw(run.plan.chunk_size))
                     stack.push_async_callback(body.aclose)
                     while (chunk := await _within(run, anext(body, None))) is not None:
                         run.take(chunk)
+                        await _settled(run)
                         yield chunk
             except DownloadError as exc:
                 refused = exc

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 from urllib.parse import unquote, urlsplit
 
 from ._errors import DestinationExistsError, DownloadError, InvalidParameterError, ParameterTypeError, QubridError
+from ._threads import off_loop
 
 _NAME_ATTEMPTS = 100  # names carry 48 random bits: even one clash is unlikely
 # Enough of the target's name to recognise the temporary file, short enough that the name stays
@@ -186,3 +188,23 @@ def staged(target: Path, url: str, overwrite: bool) -> Iterator[Partial]:
             handle.close()
         with contextlib.suppress(OSError):
             path.unlink()
+
+
+@contextlib.asynccontextmanager
+async def astaged(target: Path, url: str, overwrite: bool) -> AsyncIterator[Partial]:
+    """:func:`staged` for the async loop: creating the file, and closing and removing it, on a worker thread.
+
+    Raises:
+        DestinationExistsError: `target` exists and `overwrite` is False.
+        DownloadError: the temporary file could not be created.
+    """
+    files = staged(target, url, overwrite)
+    partial = await off_loop(files.__enter__, undo=lambda _: files.__exit__(None, None, None))
+    try:
+        yield partial
+    except BaseException as exc:
+        # staged() re-raises `exc` itself once its file is gone, here or, if it says so, below.
+        if not await off_loop(functools.partial(files.__exit__, type(exc), exc, exc.__traceback__)):
+            raise
+    else:
+        await off_loop(lambda: files.__exit__(None, None, None))

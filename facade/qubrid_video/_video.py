@@ -9,6 +9,7 @@ memory, or chunk by chunk), not the client; in a notebook it shows as a player (
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Generator, Mapping
 from pathlib import Path
@@ -22,9 +23,10 @@ from ._choices import AspectRatio, Model, Resolution
 from ._config import ClientOptions, Timeout, coerce_timeout
 from ._display import video_html
 from ._download import AsyncDownloader, Downloader
-from ._media import MediaInput
+from ._media import MediaInput, opens_a_file
 from ._request import GenerateParams, prepare
 from ._response import VideoFields, parse_success
+from ._threads import off_loop
 from ._transfer import DEFAULT_MAX_BYTES, DEFAULT_READ_MAX_BYTES, Progress
 
 GENERATIONS = Endpoint("POST", "/videos/generations", parse_success)
@@ -152,7 +154,14 @@ class AsyncVideos:
         params = GenerateParams(model=model, prompt=prompt, duration=duration, resolution=resolution, fps=fps,
                                 aspect_ratio=aspect_ratio, image=image, audio=audio, draft=draft,
                                 save_audio=save_audio, prompt_upsampling=prompt_upsampling)  # fmt: skip
-        fields = await self._send(_generation(self._options, params, timeout, extra_headers))
+        making = functools.partial(_generation, self._options, params, timeout, extra_headers)
+        if opens_a_file(image) or opens_a_file(audio):
+            # Opening and sniffing a file waits on the disk: off the event loop (a call without one
+            # does not pay for the thread).
+            call = await off_loop(making, undo=lambda made: made.request.close())
+        else:
+            call = making()
+        fields = await self._send(call)
         return AsyncVideo(**fields, downloader=self._downloader)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import pickle
 import typing
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -223,3 +224,31 @@ def test_async_client_lanes_are_shared_and_closed() -> None:
         await own.aclose()
 
     asyncio.run(run())
+
+
+def _verifying_context(lane: httpx.Client | httpx.AsyncClient) -> Any:
+    """The TLS context a pool of the SDK's own verifies servers with (httpx keeps it on httpcore's pool)."""
+    return lane._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("flavour", [Qubrid, AsyncQubrid])
+def test_lanes_share_one_tls_context_from_the_environment(
+    flavour: type[Qubrid] | type[AsyncQubrid], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """All of a client's pools verify with one TLS context, loaded from SSL_CERT_FILE as httpx would."""
+    import certifi
+
+    bundle = Path(certifi.where()).read_text()
+    first = bundle[bundle.index("-----BEGIN CERTIFICATE-----") :]
+    first = first[: first.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")] + "\n"
+    (tmp_path / "one.pem").write_text(first)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "one.pem"))
+    client = flavour(api_key="k")
+    contexts = {id(_verifying_context(lane)) for lane in client._lanes}
+    assert len(contexts) == 1
+    trusted = _verifying_context(next(iter(client._lanes))).get_ca_certs()
+    assert len(trusted) == 1  # the one certificate of SSL_CERT_FILE, not certifi's bundle
+    monkeypatch.delenv("SSL_CERT_FILE")
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)  # read lazily, so it would load no certificate here
+    other = flavour(api_key="k")
+    assert len(_verifying_context(next(iter(other._lanes))).get_ca_certs()) > 1  # certifi's, read anew
