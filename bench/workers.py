@@ -51,7 +51,7 @@ def main() -> None:
                 os.fsync(out.fileno())
     elif kind == "download-sdk":
         with qv.Qubrid(api_key="k", base_url="http://127.0.0.1:9/v1") as client:
-            qv.Video(url, None, None, None, client).download(file, overwrite=True)
+            qv.Video(url, None, None, None, downloader=client.downloader).download(file, overwrite=True)
     seconds = time.perf_counter() - started
     peak = _peak_mib()
     print(json.dumps({"seconds": seconds, "rss_growth_mib": max(0.0, peak - baseline)}))
