@@ -1,11 +1,9 @@
 """One sample per fresh process, so run.py can interleave a figure with its baseline and report a spread.
 
-    python bench/sampling.py import STATEMENT      # seconds the import statement takes in a fresh process
     python bench/sampling.py per-call URL CALLS    # {"variant": CPU seconds per call, ...} as JSON
     python bench/sampling.py emulator              # {"start_s": ..., "stop_s": ...} of one Emulator()
 
-Imports are timed inside the process (interpreter start-up is not part of the figure, so it adds no
-noise). Per-call variants run interleaved, best of three rounds, after a warm-up; openai-python is
+Per-call variants run interleaved, best of three rounds, after a warm-up; openai-python is
 left out when it is not installed (it lives in the bench venv only).
 """
 
@@ -20,13 +18,6 @@ from typing import Any
 BODY = {"model": "p-video", "prompt": "A butterfly flying through a flower garden"}
 
 
-def import_seconds(statement: str) -> float:
-    """Wall time of one import statement in this (fresh) process."""
-    started = time.perf_counter()
-    exec(statement, {})  # noqa: S102 - the statement is one of run.py's fixed import lines
-    return time.perf_counter() - started
-
-
 def _cpu_per_call(call: Callable[[], Any], calls: int) -> float:
     started = time.process_time()
     for _ in range(calls):
@@ -36,7 +27,7 @@ def _cpu_per_call(call: Callable[[], Any], calls: int) -> float:
 
 def per_call(base_url: str, calls: int) -> dict[str, float]:
     """Client CPU per call of each variant against an instant server, best of three interleaved rounds."""
-    # Imported here, not at the top: an import sample must start from a bare interpreter.
+    # Imported here, not at the top: the emulator sample times its own import apart from these.
     import httpx  # noqa: PLC0415
     import qubrid_video as qv  # noqa: PLC0415
     from qubrid_video_api_client import AuthenticatedClient  # noqa: PLC0415
@@ -85,14 +76,12 @@ def emulator() -> dict[str, float]:
 def main() -> None:
     """Take the sample named on the command line and print it."""
     kind = sys.argv[1]
-    if kind == "import":
-        print(import_seconds(sys.argv[2]))
-    elif kind == "per-call":
+    if kind == "per-call":
         print(json.dumps(per_call(sys.argv[2], int(sys.argv[3]))))
     elif kind == "emulator":
         print(json.dumps(emulator()))
     else:
-        raise SystemExit(f"unknown sample {kind!r}: import, per-call or emulator")
+        raise SystemExit(f"unknown sample {kind!r}: per-call or emulator")
 
 
 if __name__ == "__main__":
