@@ -1,7 +1,7 @@
 """One measured operation per process, so peak RSS belongs to that operation alone.
 
-    python bench/workers.py upload-raw|upload-sdk|download-raw|download-sdk URL FILE
-Prints {"seconds": ..., "rss_growth_mib": ...} as JSON.
+    python bench/workers.py upload-raw|upload-sdk|download-raw|download-raw+fsync|download-curl|download-sdk URL FILE
+Each download writes FILE anew (run.py deletes it between runs). Prints {"seconds": ..., "rss_growth_mib": ...} as JSON.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
-
 import qubrid_video as qv
 
 
@@ -49,6 +49,8 @@ def main() -> None:
             if kind == "download-raw+fsync":
                 out.flush()
                 os.fsync(out.fileno())
+    elif kind == "download-curl":
+        subprocess.run(["curl", "--silent", "--show-error", "--fail", "--output", str(file), url], check=True)
     elif kind == "download-sdk":
         with qv.Qubrid(api_key="k", base_url="http://127.0.0.1:9/v1") as client:
             qv.Video(url, None, None, None, downloader=client.downloader).download(file, overwrite=True)

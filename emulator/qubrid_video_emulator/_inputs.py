@@ -15,8 +15,6 @@ from typing import TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
-import av
-from PIL import Image, UnidentifiedImageError
 
 from ._entry import ModelSpec
 
@@ -67,12 +65,17 @@ class OtherType(ValueError):
 
 def pillow_formats(extensions: Iterable[str]) -> tuple[str, ...]:
     """Pillow's names of the formats these file extensions name (``jpg`` -> ``JPEG``; it opens MPO too)."""
+    # Pillow (and PyAV below) load when the first upload is checked, not with the server.
+    from PIL import Image  # noqa: PLC0415
+
     registered = Image.registered_extensions()
     return tuple(sorted({registered[f".{extension}"] for extension in extensions if f".{extension}" in registered}))
 
 
 def _sniff(data: bytes) -> str | None:
     """The picture type the first bytes announce (Pillow's magic-number checks only: nothing is parsed)."""
+    from PIL import Image  # noqa: PLC0415
+
     Image.init()
     for kind in Image.ID:
         accept = Image.OPEN[kind][1]
@@ -94,6 +97,8 @@ def inspect_image(data: bytes, formats: tuple[str, ...] | None = None) -> Pictur
         OtherType: a picture of another type (a ValueError).
         ValueError: not a picture Pillow decodes, or too many pixels.
     """
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
     too_big = f"the picture has more than {MAX_IMAGE_PIXELS:,} pixels"
     try:
         # Image.open reads only the header: the size is known before anything is decoded.
@@ -125,6 +130,8 @@ def inspect_audio(data: bytes, longest: float) -> Sound:
     Raises:
         ValueError: FFmpeg finds no decodable audio stream.
     """
+    import av  # noqa: PLC0415
+
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:

@@ -11,10 +11,14 @@ import textwrap
 import threading
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
-import av
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+if TYPE_CHECKING:
+    # PyAV and Pillow take a quarter of a second to import: loaded on the first render, not with the server.
+    import av
+    from PIL import Image, ImageFont
 
 AUDIO_RATE = 44100
 
@@ -44,11 +48,15 @@ class RenderJob:
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont  # noqa: PLC0415 - Pillow loads on the first render
+
     return ImageFont.load_default(size=size)
 
 
 def _background(job: RenderJob) -> Image.Image:
     """The still picture every frame starts from: the input image fitted to the frame, or a gradient."""
+    from PIL import Image, ImageDraw, ImageOps  # noqa: PLC0415 - Pillow loads on the first render
+
     size = (job.width, job.height)
     if job.image is not None:
         with Image.open(io.BytesIO(job.image)) as picture:
@@ -63,6 +71,8 @@ def _background(job: RenderJob) -> Image.Image:
 
 def _caption(picture: Image.Image, text: str) -> None:
     """Draw the prompt in a dark band across the lower part of the picture."""
+    from PIL import Image, ImageDraw  # noqa: PLC0415 - Pillow loads on the first render
+
     width, height = picture.size
     font_size = max(12, height // 24)
     lines = textwrap.wrap(text, width=max(20, int(width / (font_size * 0.55))))[:4]
@@ -75,6 +85,9 @@ def _caption(picture: Image.Image, text: str) -> None:
 
 
 def _encode_video(container: av.container.OutputContainer, stream: av.VideoStream, job: RenderJob) -> None:
+    import av  # noqa: PLC0415 - PyAV loads on the first render
+    from PIL import ImageDraw  # noqa: PLC0415
+
     still = _background(job)
     _caption(still, job.text)
     total = job.fps * job.duration
@@ -95,6 +108,8 @@ def _encode_video(container: av.container.OutputContainer, stream: av.VideoStrea
 
 
 def _encode_audio(container: av.container.OutputContainer, stream: av.AudioStream, job: RenderJob, data: bytes) -> None:
+    import av  # noqa: PLC0415 - PyAV loads on the first render
+
     resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
     budget = AUDIO_RATE * job.duration
     written = 0
@@ -113,6 +128,8 @@ def _encode_audio(container: av.container.OutputContainer, stream: av.AudioStrea
 
 def render(job: RenderJob, dest: Path) -> None:
     """Write the video for `job` to `dest`, atomically (a temporary file renamed into place)."""
+    import av  # noqa: PLC0415 - PyAV loads on the first render
+
     partial = dest.with_name(f".{dest.name}.{os.getpid()}-{threading.get_ident()}.partial")
     try:
         with av.open(str(partial), "w", format="mp4") as container:

@@ -15,11 +15,13 @@ import os
 import threading
 from fractions import Fraction
 from pathlib import Path
-
-import av
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from ._render import AUDIO_RATE, RenderJob
+
+if TYPE_CHECKING:
+    # Loaded on the first render, not with the server (see _render).
+    import av
 
 _COLOUR = (55, 35, 95)  # the middle of the full render's gradient
 # qp 51: the coarsest quantiser, for the smallest pictures; keyint=1: every frame an IDR picture.
@@ -29,6 +31,9 @@ _AAC_FRAME = 1024
 
 def _pictures(stream: av.VideoStream, job: RenderJob) -> list[bytes]:
     """Two encoded IDR pictures of one colour, as the stream's encoder writes them."""
+    import av  # noqa: PLC0415 - PyAV and Pillow load on the first render
+    from PIL import Image  # noqa: PLC0415
+
     frame = av.VideoFrame.from_image(Image.new("RGB", (job.width, job.height), _COLOUR))  # type: ignore[no-untyped-call]
     packets = []
     for index in range(2):
@@ -42,6 +47,8 @@ def _pictures(stream: av.VideoStream, job: RenderJob) -> list[bytes]:
 
 
 def _mux_video(container: av.container.OutputContainer, stream: av.VideoStream, job: RenderJob) -> None:
+    import av  # noqa: PLC0415 - PyAV loads on the first render
+
     pictures = _pictures(stream, job)
     time_base = Fraction(1, job.fps)
     for index in range(max(1, round(job.fps * job.duration))):
@@ -55,6 +62,8 @@ def _mux_video(container: av.container.OutputContainer, stream: av.VideoStream, 
 
 
 def _mux_silence(container: av.container.OutputContainer, stream: av.AudioStream, job: RenderJob) -> None:
+    import av  # noqa: PLC0415 - PyAV loads on the first render
+
     remaining = round(AUDIO_RATE * job.duration)
     written = 0
     while remaining > 0:
@@ -70,6 +79,8 @@ def _mux_silence(container: av.container.OutputContainer, stream: av.AudioStream
 
 def render_fast(job: RenderJob, dest: Path) -> None:
     """Write the fast video for `job`'s shape to `dest`, atomically (a temporary file renamed into place)."""
+    import av  # noqa: PLC0415 - PyAV loads on the first render
+
     partial = dest.with_name(f".{dest.name}.{os.getpid()}-{threading.get_ident()}.partial")
     try:
         with av.open(str(partial), "w", format="mp4") as container:

@@ -185,7 +185,7 @@ class Emulator:
         latency) are cancelled, so that stopping takes a second or two, not as long as they would.
         """
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         if self._thread is not None:
             self._thread.join(_GRACE)
             if self._thread.is_alive() and self._server is not None:

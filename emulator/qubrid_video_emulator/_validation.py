@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from jsonschema.exceptions import ValidationError
-from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
-from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
-from openapi_core.validation.request.exceptions import MissingRequestBody
-from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from qubrid_video import contract
 
 from ._errors import RequestError, bad_request
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 
 def _describe(error: ValidationError) -> RequestError:
@@ -36,6 +34,13 @@ def validate_request(headers: Mapping[str, str], content_type: str, body: bytes)
 
     Authentication is checked separately, before this, so the security requirement is met here.
     """
+    # openapi-core takes a quarter of a second to import: loaded by the first request, not with the server.
+    from jsonschema.exceptions import ValidationError  # noqa: PLC0415
+    from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError  # noqa: PLC0415
+    from openapi_core.templating.media_types.exceptions import MediaTypeNotFound  # noqa: PLC0415
+    from openapi_core.validation.request.exceptions import MissingRequestBody  # noqa: PLC0415
+    from openapi_core.validation.schemas.exceptions import InvalidSchemaValue  # noqa: PLC0415
+
     try:
         # Presented under the spec's own server, so its server list is used as published.
         contract.validate_request(contract.OpenAPIRequest(headers=headers, content_type=content_type, body=body))
