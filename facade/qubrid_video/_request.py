@@ -150,4 +150,5 @@ def prepare(params: GenerateParams, extra_headers: object = None) -> PreparedReq
     # The caller may choose the Idempotency-Key (any spelling, given once) to span processes.
     chosen = next((k for k in headers if k.lower() == _IDEMPOTENCY_LOWER), None) if headers else None
     key = headers.pop(chosen) if chosen else idempotency_key()
-    return PreparedRequest(_body(params, image, audio), merge_headers({IDEMPOTENCY_HEADER: key}, headers), uploads, key)
+    merged = merge_headers({IDEMPOTENCY_HEADER: key}, headers) if headers else {IDEMPOTENCY_HEADER: key}
+    return PreparedRequest(_body(params, image, audio), merged, uploads, key)
