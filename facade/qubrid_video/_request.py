@@ -95,6 +95,12 @@ def _multipart_value(value: int | bool | None) -> str | None:
 
 def _body(params: GenerateParams, image: Media | None, audio: Media | None) -> dict[str, Any]:
     """The body as httpx arguments: JSON unless something has to be uploaded."""
+    if image is None and audio is None:  # the usual call, built without the dicts below (every call pays)
+        fields = {"model": params.model, "prompt": params.prompt, "resolution": params.resolution,
+                  "aspect_ratio": params.aspect_ratio, "duration": params.duration, "fps": params.fps,
+                  "draft": params.draft, "save_audio": params.save_audio,
+                  "prompt_upsampling": params.prompt_upsampling}  # fmt: skip
+        return {"json": _generated.json_body({k: v for k, v in fields.items() if v is not None})}
     common: dict[str, Any] = {
         "model": params.model,
         "prompt": params.prompt,

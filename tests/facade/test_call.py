@@ -57,7 +57,8 @@ def test_next_request_is_the_endpoint_with_every_header() -> None:
     # The timeouts ride in httpx's `timeout` extension, which build_request keeps as given.
     with httpx.Client() as http:
         timeouts = http.build_request(**request).extensions["timeout"]
-    assert 29 < timeouts["read"] <= 30 and 29 < timeouts["pool"] <= 30
+    assert 29 < timeouts["read"] <= 30
+    assert 29 < timeouts["pool"] <= 30
     assert timeouts["connect"] <= 10
 
 
