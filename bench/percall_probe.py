@@ -55,7 +55,9 @@ def main() -> None:
     """Start the lean server, run the workers one after another, print each ratio with its spread."""
     processes = int(sys.argv[1]) if len(sys.argv) > 1 else 6
     validation = "--val" in sys.argv
-    server = subprocess.Popen([sys.executable, str(HERE / "server.py"), "--hold", "0"], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "server.py"), "--hold", "0"], stdout=subprocess.PIPE, text=True
+    )
     assert server.stdout is not None
     base = f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
     try:
