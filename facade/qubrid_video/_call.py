@@ -89,18 +89,19 @@ class Call(Generic[T]):
         The headers are made anew for each attempt, not kept: a header holding the key would sit in
         this call's attributes, reachable from the frames of any error it raises.
         """
+        # Yours win over the SDK's, per call over client-wide. Accept-Encoding is the SDK's alone
+        # (a reserved name): it asks only for what _body can undo within its memory cap.
+        sdk = {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": f"Bearer {self._options.api_key}"}
+        if not self._options.default_headers and len(self.request.headers) == 1:
+            headers = {**sdk, **self.request.headers}  # the Idempotency-Key alone: nothing to merge
+        else:
+            headers = merge_headers(sdk, self._options.default_headers, self.request.headers)
         return {
             **self.request.body,
             "method": self.endpoint.method,
             "url": self._options.base_url + self.endpoint.path,
-            # Yours win over the SDK's, per call over client-wide. Accept-Encoding is the SDK's alone
-            # (a reserved name): it asks only for what _body can undo within its memory cap.
-            "headers": merge_headers(
-                {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": f"Bearer {self._options.api_key}"},
-                self._options.default_headers,
-                self.request.headers,
-            ),
-            "timeout": self.limits.for_attempt(self.deadline.remaining()),
+            "headers": headers,
+            "extensions": {"timeout": self.limits.extension(self.deadline.remaining())},
         }
 
     def answered(self, response: httpx.Response, body: bytes) -> T | Wait:
@@ -112,17 +113,19 @@ class Call(Generic[T]):
         """
         redact(response.request)
         keep_body(response, body)
-        self._log(status=response.status_code, request_id=response.headers.get("x-request-id"))
+        if logger.isEnabledFor(logging.DEBUG):  # spares a header lookup on every call otherwise
+            self._log(status=response.status_code, request_id=response.headers.get("x-request-id"))
         if self._options.validate_responses:
             self._check_contract(response, body)
-        failure = Failure.of_answer(response.status_code, response.headers)
         error: APIError
         if response.status_code == 200:
             try:
                 return self.endpoint.parse(response, body)
             except ResponseValidationError as exc:
                 error = exc
+            failure = Failure.of_answer(response.status_code, response.headers)
         else:
+            failure = Failure.of_answer(response.status_code, response.headers)
             error = status_error(response, body, failure)
         wait = self._retry(failure)
         if wait is None:

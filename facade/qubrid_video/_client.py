@@ -210,7 +210,8 @@ class Qubrid(_BaseClient[httpx.Client]):
         # Within an Attempt, the SDK's own pools end every socket operation by the deadline; on a
         # client of yours, the Cutoff ends a read still blocked then (a head trickled byte by byte).
         cutoff = Cutoff(None if watched(http) else call.deadline.remaining())
-        request.extensions["trace"] = cutoff.trace
+        if cutoff.armed:  # an unarmed cutoff never fires: httpcore's trace hooks would cost ~10 calls for nothing
+            request.extensions["trace"] = cutoff.trace
         failed: Exception | None = None
         try:
             with Attempt(call.deadline, http, request) as wire, cutoff:

@@ -68,10 +68,17 @@ class Timeout:
         Waiting for a free pooled connection is bounded by the deadline alone: under heavy
         concurrency, calls queue for a connection instead of failing with a pool timeout.
         """
+        return httpx.Timeout(**self.extension(remaining))
+
+    def extension(self, remaining: float) -> dict[str, float]:
+        """:meth:`for_attempt` as httpx's ``timeout`` request extension, which requests carry.
+
+        Handing httpx the extension itself spares building two ``httpx.Timeout`` per attempt
+        (``build_request`` copies the one it is given), yet stays exact for every attempt.
+        """
         left = max(remaining, 0.001)
-        return httpx.Timeout(
-            connect=min(self.connect, left), read=min(self.read, left), write=min(self.write, left), pool=left
-        )
+        return {"connect": min(self.connect, left), "read": min(self.read, left), "write": min(self.write, left),
+                "pool": left}  # fmt: skip
 
 
 def coerce_timeout(name: str, value: object, default: Timeout) -> Timeout:

@@ -54,7 +54,8 @@ def parse_success(response: httpx.Response, body: bytes) -> VideoFields:
             raise TypeError("the body is not a JSON object")
         urls, created = _generated.video_answer(decoded)
         url = next((url for url in urls if isinstance(url, str)), None)
-        if url is None or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        parts = urlsplit(url or "")
+        if url is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("no http(s) video URL in `data`")
         seconds = created if isinstance(created, int) and not isinstance(created, bool) else None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:

@@ -322,6 +322,11 @@ class Cutoff:
         if self._timer is not None:
             self._timer.cancel()
 
+    @property
+    def armed(self) -> bool:
+        """Whether the cutoff can fire at all (with None seconds, watching connections is pointless)."""
+        return self._timer is not None
+
     def trace(self, event: str, info: dict[str, Any]) -> None:
         """The trace callback for httpcore: watch a connection as soon as it is made, until its answer closes."""
         if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
@@ -334,7 +339,10 @@ class Cutoff:
 
     @contextlib.contextmanager
     def watching(self, answer: httpx.Response) -> Iterator[None]:
-        """Watch the connection of `answer` while its body is read."""
+        """Watch the connection of `answer` while its body is read (nothing to watch when unarmed)."""
+        if self._timer is None:
+            yield
+            return
         self._watch(answer.extensions.get("network_stream") if answer.http_version == "HTTP/1.1" else None)
         try:
             yield

@@ -54,7 +54,20 @@ def test_next_request_is_the_endpoint_with_every_header() -> None:
     assert request["headers"]["X-Team"] == "video"
     assert request["headers"]["Idempotency-Key"] == call.request.idempotency_key
     assert request["json"]["model"] == "p-video"
-    assert request["timeout"].read <= 30
+    # The timeouts ride in httpx's `timeout` extension, which build_request keeps as given.
+    with httpx.Client() as http:
+        timeouts = http.build_request(**request).extensions["timeout"]
+    assert 29 < timeouts["read"] <= 30
+    assert 29 < timeouts["pool"] <= 30
+    assert timeouts["connect"] <= 10
+
+
+def test_without_default_headers_the_call_sends_the_sdk_headers_and_its_key() -> None:
+    """The common case (no client-wide headers, no extra_headers) sends exactly these three headers."""
+    call = _call()
+    headers = call.next_request()["headers"]
+    assert headers == {"Accept-Encoding": "gzip, deflate", "Authorization": "Bearer sk-call",
+                       "Idempotency-Key": call.request.idempotency_key}  # fmt: skip
 
 
 def test_a_200_gives_the_video_fields_and_blanks_the_key() -> None:
@@ -133,7 +146,7 @@ def test_the_deadline_turns_failures_into_timeouts() -> None:
     """Past the call's deadline nothing is retried, and the error says the deadline passed."""
     call = _call(timeout=0.05)
     time.sleep(0.06)
-    assert call.next_request()["timeout"].read <= 0.001
+    assert call.next_request()["extensions"]["timeout"]["read"] <= 0.001
     with pytest.raises(qv.APITimeoutError, match="deadline passed"):
         call.unanswered(httpx.ConnectError("refused"), Wire())  # type: ignore[arg-type]
 
