@@ -123,6 +123,9 @@ def emulator(**options: Any) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
+    # Read now: `ready` runs once the server's own signal handlers are in place.
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
     def ready(running: Emulator) -> None:
         click.echo(running.base_url)
         click.echo(f"Qubrid emulator: API {running.base_url}, videos from {running.files_origin}", err=True)
@@ -130,7 +133,6 @@ def emulator(**options: Any) -> None:
         click.echo(f"Models: {', '.join(catalog)} (catalog: {catalog.origin})", err=True)
         if not options["api_keys"]:
             click.echo(f"Use QUBRID_BASE_URL={running.base_url} QUBRID_API_KEY={DEFAULT_API_KEY}", err=True)
-        ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
         stops = "SIGTERM stops it (SIGINT is ignored, as inherited)" if ignored else "Ctrl-C or SIGTERM stops it"
         click.echo(f"Control API: /_emulator/journal, /_emulator/faults. {stops}.", err=True)
         sys.stdout.flush()

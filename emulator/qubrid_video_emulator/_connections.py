@@ -12,6 +12,7 @@ import contextlib
 import signal
 import socket
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -134,6 +135,10 @@ class Server(uvicorn.Server):
 
     sigint_ignored = False
     stopped_by: signal.Signals | None = None
+    # Called once listening, with uvicorn's signal handlers in place: a Ctrl-C sent as soon as the
+    # readiness line is read then stops the server, instead of landing in whatever Python was doing
+    # (an import's lock callback swallows a KeyboardInterrupt, and the process would hang).
+    on_ready: Callable[[], None] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _wake: asyncio.Event | None = None
 
@@ -173,3 +178,5 @@ class Server(uvicorn.Server):
         """Install the throttle, then start as uvicorn does."""
         asyncio.get_running_loop().set_exception_handler(AcceptErrorThrottle())
         await super().startup(sockets)
+        if self.started and self.on_ready is not None:
+            self.on_ready()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import socket
 import tempfile
@@ -160,7 +161,7 @@ class Emulator:
             server = self._prepare()
             server.sigint_ignored = foreground and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             if ready is not None:
-                ready(self)
+                server.on_ready = functools.partial(ready, self)
             server.run(sockets=self._sockets)
         except _Terminated:
             self._stopped_by = signal.SIGTERM

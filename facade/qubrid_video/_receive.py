@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, Protocol, TypeVar, cast
 
@@ -36,6 +37,9 @@ from ._wire import Attempt, Cutoff
 
 _CHANGED = "the video changed on the server during the download"
 _BATCH = 1 << 20  # bytes of writes an Offloaded sink hands its thread at once
+# ...or fewer, once the oldest has waited this long: a slow download still reaches the disk as it
+# arrives (a file that shows its progress, and little held in memory when the run is stopped).
+_LAG = 0.2
 T = TypeVar("T")
 
 
@@ -112,7 +116,8 @@ class Offloaded:
 
     The run's calls only queue the work; :meth:`settle`, which the async loop awaits after each
     call of the run that may reach the sink, does it off the event loop, in order. Writes go in
-    batches of about 1 MiB: a thread hop per network chunk cost a third of the throughput. So the
+    batches of about 1 MiB (or what came within 0.2 s, for a slow download): a thread hop per
+    network chunk cost a third of the throughput. So the
     file side stays :class:`._staging.Partial`'s, and the run's decisions the same as the sync loop's.
     """
 
@@ -121,9 +126,12 @@ class Offloaded:
         self._queued: list[Callable[[], None]] = []
         self._held = 0  # bytes queued
         self._due = False  # a restart or the commit is queued: do it now
+        self._since = 0.0  # when the oldest write still queued was queued
 
     def write(self, chunk: bytes) -> None:
         """Queue the write of `chunk`."""
+        if not self._held:
+            self._since = time.monotonic()
         self._queued.append(functools.partial(self._inner.write, chunk))
         self._held += len(chunk)
 
@@ -139,7 +147,7 @@ class Offloaded:
 
     async def settle(self) -> None:
         """Do the queued work on a worker thread once a batch is due; raises what it raised."""
-        if self._due or self._held >= _BATCH:
+        if self._due or self._held >= _BATCH or (self._held and time.monotonic() - self._since >= _LAG):
             work, self._queued, self._held, self._due = self._queued, [], 0, False
             await off_loop(functools.partial(_each, work))
 
