@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 $(BENCH_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[contract]' openai==3.51.0
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[contract,emulator]' openai==3.51.0
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
