@@ -5,13 +5,15 @@ Pure CPU work on bytes and one output path, run in a worker thread so the event 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import textwrap
 import threading
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -126,8 +128,12 @@ def _encode_audio(container: av.container.OutputContainer, stream: av.AudioStrea
     container.mux(stream.encode(None))
 
 
-def render(job: RenderJob, dest: Path) -> None:
-    """Write the video for `job` to `dest`, atomically (a temporary file renamed into place)."""
+@contextlib.contextmanager
+def mp4(job: RenderJob, dest: Path, x264: dict[str, str]) -> Iterator[tuple[Any, Any, Any]]:
+    """An MP4 for `job` at `dest`: its container, H.264 stream and AAC stream (None without audio).
+
+    Written atomically: to a temporary file, renamed into place once the container is closed whole.
+    """
     import av  # noqa: PLC0415 - PyAV loads on the first render
 
     partial = dest.with_name(f".{dest.name}.{os.getpid()}-{threading.get_ident()}.partial")
@@ -136,12 +142,19 @@ def render(job: RenderJob, dest: Path) -> None:
             # Every stream is declared before the first packet is written, as the MP4 muxer requires.
             video = container.add_stream("libx264", rate=Fraction(job.fps))
             video.width, video.height, video.pix_fmt = job.width, job.height, "yuv420p"
-            # Draft trades quality for speed, as the real service's preview mode does.
-            video.options = {"preset": "ultrafast", "crf": "40"} if job.draft else {"preset": "veryfast", "crf": "23"}
+            video.options = dict(x264)
             audio = container.add_stream("aac", rate=AUDIO_RATE, layout="stereo") if job.audio is not None else None
-            _encode_video(container, video, job)
-            if audio is not None and job.audio is not None:
-                _encode_audio(container, audio, job, job.audio)
+            yield container, video, audio
         partial.replace(dest)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def render(job: RenderJob, dest: Path) -> None:
+    """Write the video for `job` to `dest`, atomically (a temporary file renamed into place)."""
+    # Draft trades quality for speed, as the real service's preview mode does.
+    x264 = {"preset": "ultrafast", "crf": "40"} if job.draft else {"preset": "veryfast", "crf": "23"}
+    with mp4(job, dest, x264) as (container, video, audio):
+        _encode_video(container, video, job)
+        if audio is not None and job.audio is not None:
+            _encode_audio(container, audio, job, job.audio)

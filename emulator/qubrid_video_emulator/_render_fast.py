@@ -11,13 +11,11 @@ the right width, height, frame rate, frame count and duration, about a kilobyte 
 
 from __future__ import annotations
 
-import os
-import threading
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._render import AUDIO_RATE, RenderJob
+from ._render import AUDIO_RATE, RenderJob, mp4
 
 if TYPE_CHECKING:
     # Loaded on the first render, not with the server (see _render).
@@ -79,19 +77,7 @@ def _mux_silence(container: av.container.OutputContainer, stream: av.AudioStream
 
 def render_fast(job: RenderJob, dest: Path) -> None:
     """Write the fast video for `job`'s shape to `dest`, atomically (a temporary file renamed into place)."""
-    import av  # noqa: PLC0415 - PyAV loads on the first render
-
-    partial = dest.with_name(f".{dest.name}.{os.getpid()}-{threading.get_ident()}.partial")
-    try:
-        with av.open(str(partial), "w", format="mp4") as container:
-            # Every stream is declared before the first packet is written, as the MP4 muxer requires.
-            video = container.add_stream("libx264", rate=Fraction(job.fps))
-            video.width, video.height, video.pix_fmt = job.width, job.height, "yuv420p"
-            video.options = dict(_X264)
-            audio = container.add_stream("aac", rate=AUDIO_RATE, layout="stereo") if job.audio is not None else None
-            _mux_video(container, video, job)
-            if audio is not None:
-                _mux_silence(container, audio, job)
-        partial.replace(dest)
-    finally:
-        partial.unlink(missing_ok=True)
+    with mp4(job, dest, _X264) as (container, video, audio):
+        _mux_video(container, video, job)
+        if audio is not None:
+            _mux_silence(container, audio, job)
