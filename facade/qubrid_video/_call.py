@@ -8,12 +8,12 @@ or raises the error to report. Both clients run the same Call; only their sendin
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections.abc import Callable
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, NamedTuple, Self, TypeVar
 
-import attrs
 import httpx
 
 from ._body import ACCEPT_ENCODING, keep_body
@@ -29,7 +29,6 @@ T = TypeVar("T")
 logger = logging.getLogger("qubrid_video")
 
 
-@attrs.frozen
 class Endpoint(Generic[T]):
     """An operation of the API: its method and path, and what a 200 from it holds.
 
@@ -39,19 +38,27 @@ class Endpoint(Generic[T]):
         parse: Reads a 200 into the operation's result; raises ``ResponseValidationError`` when it cannot.
     """
 
-    method: str
-    path: str
-    parse: Callable[[httpx.Response, bytes], T]
+    __slots__ = ("method", "parse", "path")
+
+    def __init__(self, method: str, path: str, parse: Callable[[httpx.Response, bytes], T]) -> None:
+        self.method = method
+        self.path = path
+        self.parse = parse
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
 
 
-@attrs.frozen
-class Wait:
+class Wait(NamedTuple):
     """Send the request again after `seconds` (0: at once)."""
 
     seconds: float
+
+
+@functools.lru_cache(maxsize=64)
+def _url(base_url: str, path: str) -> httpx.URL:
+    """The endpoint's URL, parsed once: httpx parses a URL given as a string anew on every request."""
+    return httpx.URL(base_url + path)
 
 
 def redact(request: httpx.Request | None) -> None:
@@ -83,15 +90,20 @@ class Call(Generic[T]):
     def __exit__(self, *exc_info: object) -> None:
         self.request.close()
 
-    def next_request(self) -> dict[str, Any]:
+    def next_request(self, *, own_pool: bool = False) -> dict[str, Any]:
         """Keyword arguments of ``build_request`` for the next attempt, its timeouts within the time left.
 
         The headers are made anew for each attempt, not kept: a header holding the key would sit in
         this call's attributes, reachable from the frames of any error it raises.
+
+        Args:
+            own_pool: The request goes out on a pool the SDK made, which asks for ``ACCEPT_ENCODING``
+                by default; on a caller's client, the request asks for it itself.
         """
         # Yours win over the SDK's, per call over client-wide. Accept-Encoding is the SDK's alone
         # (a reserved name): it asks only for what _body can undo within its memory cap.
-        sdk = {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": f"Bearer {self._options.api_key}"}
+        key = f"Bearer {self._options.api_key}"
+        sdk = {"Authorization": key} if own_pool else {"Accept-Encoding": ACCEPT_ENCODING, "Authorization": key}
         if not self._options.default_headers and len(self.request.headers) == 1:
             headers = {**sdk, **self.request.headers}  # the Idempotency-Key alone: nothing to merge
         else:
@@ -99,7 +111,7 @@ class Call(Generic[T]):
         return {
             **self.request.body,
             "method": self.endpoint.method,
-            "url": self._options.base_url + self.endpoint.path,
+            "url": _url(self._options.base_url, self.endpoint.path),
             "headers": headers,
             "extensions": {"timeout": self.limits.extension(self.deadline.remaining())},
         }

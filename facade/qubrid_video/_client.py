@@ -206,7 +206,7 @@ class Qubrid(_BaseClient[httpx.Client]):
     def _attempt(self, call: Call[T]) -> T | Wait:
         """Send the next request, read the answer, and ask `call` what came of it."""
         http = self._http  # a property: read once (a forked child's first read opens its own pools)
-        request = http.build_request(**call.next_request())
+        request = http.build_request(**call.next_request(own_pool=self._lanes.own))
         # Within an Attempt, the SDK's own pools end every socket operation by the deadline; on a
         # client of yours, the Cutoff ends a read still blocked then (a head trickled byte by byte).
         cutoff = Cutoff(None if watched(http) else call.deadline.remaining())
@@ -288,7 +288,7 @@ class AsyncQubrid(_BaseClient[httpx.AsyncClient]):
         import asyncio  # noqa: PLC0415 - see _send
 
         http = self._lanes.next()
-        request = http.build_request(**call.next_request())
+        request = http.build_request(**call.next_request(own_pool=self._lanes.own))
         failed: Exception | None = None
         try:
             with Attempt(None, http, request) as wire:

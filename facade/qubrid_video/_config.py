@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import ipaddress
 import os
 import time
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
-import attrs
 import httpx
 
 from . import _validate
@@ -42,13 +42,9 @@ class Unchanged(enum.Enum):
 UNCHANGED: Final = Unchanged.UNCHANGED
 
 
-def _seconds(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
-    _validate.seconds(f"timeout.{attribute.name}", value)
-
-
-@attrs.frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class Timeout:
-    """How long a call may take.
+    """How long a call may take: a frozen dataclass (``dataclasses.replace`` makes a changed copy).
 
     Attributes:
         connect: Seconds to establish a connection.
@@ -57,10 +53,14 @@ class Timeout:
         total: Seconds for the whole call: every attempt and every wait between them.
     """
 
-    connect: float = attrs.field(default=10.0, validator=_seconds)
-    read: float = attrs.field(default=600.0, validator=_seconds)
-    write: float = attrs.field(default=120.0, validator=_seconds)
-    total: float = attrs.field(default=900.0, validator=_seconds)
+    connect: float = 10.0
+    read: float = 600.0
+    write: float = 120.0
+    total: float = 900.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "write", "total"):
+            _validate.seconds(f"timeout.{name}", getattr(self, name))
 
     def for_attempt(self, remaining: float) -> httpx.Timeout:
         """The httpx timeouts for one attempt, none beyond the call's remaining time.
@@ -89,7 +89,7 @@ def coerce_timeout(name: str, value: object, default: Timeout) -> Timeout:
         return value
     if isinstance(value, httpx.Timeout):
         parts = {k: getattr(value, k) for k in ("connect", "read", "write")}
-        return attrs.evolve(default, **{k: v for k, v in parts.items() if v is not None})
+        return dataclasses.replace(default, **{k: v for k, v in parts.items() if v is not None})
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParameterTypeError(name, f"expected seconds or a qubrid_video.Timeout, got {type(value).__name__}")
     seconds = _validate.seconds(name, value)
@@ -126,11 +126,10 @@ def origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
     return parsed.scheme, parsed.host, port
 
 
-@attrs.frozen
-class ClientOptions:
+class ClientOptions(NamedTuple):
     """A client's options, checked; named as the constructor's arguments. The key never shows in its repr."""
 
-    api_key: str = attrs.field(repr=False)
+    api_key: str
     base_url: str
     timeout: Timeout
     max_retries: int
@@ -147,7 +146,11 @@ class ClientOptions:
     def changed(self, changes: Mapping[str, object]) -> ClientOptions:
         """These options with `changes` (an UNCHANGED value keeps its option), checked as the constructor would."""
         given = {name: value for name, value in changes.items() if value is not UNCHANGED}
-        return resolve_options(**{**attrs.asdict(self, recurse=False), **given})
+        return resolve_options(**{**self._asdict(), **given})
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items() if name != "api_key")
+        return f"ClientOptions({shown})"
 
 
 def _check_base_url(value: object, allow_insecure_http: bool) -> str:

@@ -27,7 +27,6 @@ from ._receive import Memory, Offloaded, Passing, Run, achunks, chunks
 from ._staging import astaged, destination, staged
 from ._threads import off_loop
 from ._transfer import DEFAULT_MAX_BYTES, DEFAULT_READ_MAX_BYTES, ApiKey, Plan, Progress, check_options, video_url
-from ._wire import watch
 
 
 class _Downloading:
@@ -154,6 +153,8 @@ class Downloader(_Downloading):
         if self._pool is not None:
             yield self._pool.next()
             return
+        from ._backends import watch  # noqa: PLC0415 - httpcore comes with the first client (see _backends)
+
         with httpx.Client(headers={"User-Agent": USER_AGENT}) as http:
             watch(http)  # its requests' heads are bounded by the deadline, as on the SDK's own pools
             yield http

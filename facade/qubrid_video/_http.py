@@ -14,9 +14,9 @@ from typing import Generic, TypeVar
 
 import httpx
 
+from ._body import ACCEPT_ENCODING
 from ._config import Timeout
 from ._version import __version__
-from ._wire import watch
 
 USER_AGENT = f"qubrid-video-python/{__version__}"
 # Enough for thousands of concurrent generations on one client; waiting beyond is bounded by each
@@ -42,7 +42,7 @@ def own_lanes(http_type: type[HttpT], timeout: Timeout, count: int) -> Lanes[Htt
 
 
 def new_pool(http_type: type[HttpT], timeout: Timeout, tls: ssl.SSLContext) -> HttpT:
-    """A pool of the SDK's own, verifying servers with `tls`, its connections watched by :mod:`._wire`."""
+    """A pool of the SDK's own, verifying servers with `tls`, its connections watched by :mod:`._backends`."""
     http: HttpT = http_type(
         verify=tls,
         timeout=httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.write, pool=None),
@@ -50,8 +50,13 @@ def new_pool(http_type: type[HttpT], timeout: Timeout, tls: ssl.SSLContext) -> H
         # A generation is never answered with a redirect, and a download follows its redirects
         # itself, hop by hop, deciding at each one whether the key may go along.
         follow_redirects=False,
-        headers={"User-Agent": USER_AGENT},
+        # Asked for by default, not per request: overriding httpx's own default on every request
+        # costs a few microseconds (see Lanes.own).
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
     )
+    # Imported here, with the first pool: it brings httpcore, which httpx also imports only now.
+    from ._backends import watch  # noqa: PLC0415
+
     watch(http)
     return http
 
@@ -70,6 +75,8 @@ class Lanes(Generic[HttpT]):
 
     def __init__(self, pools: Iterable[HttpT], *, renew: Callable[[], HttpT] | None = None) -> None:
         self._pools: list[HttpT] = list(pools)
+        # The SDK's own pools ask for ACCEPT_ENCODING already; a caller's client is asked per request.
+        self.own: bool = renew is not None
         self._turn = itertools.count()
         self._renew: Callable[[], HttpT] | None = renew
         self._pid = os.getpid()

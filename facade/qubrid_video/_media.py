@@ -12,10 +12,8 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import IO, Any, TypeAlias
+from typing import IO, Any, NamedTuple, TypeAlias
 from urllib.parse import urlsplit
-
-import attrs
 
 from ._errors import InvalidParameterError, ParameterTypeError
 from ._validate import unicode
@@ -38,15 +36,13 @@ _SNIFF_BYTES = 64
 _MIME = re.compile(r"[\w!#$&^.+-]+/[\w!#$&^.+-]+(\s*;\s*[\w!#$&^.+-]+=(\"[^\"\\\x00-\x1f\x7f]*\"|[\w!#$&^.+-]+))*")
 
 
-@attrs.frozen
-class Url:
+class Url(NamedTuple):
     """A remote input, sent as its URL."""
 
     url: str
 
 
-@attrs.frozen
-class Upload:
+class Upload(NamedTuple):
     """A local input, uploaded as a multipart file part.
 
     Attributes:
@@ -58,10 +54,13 @@ class Upload:
     """
 
     filename: str
-    content: bytes | IO[bytes] | SizedFile = attrs.field(repr=False)
+    content: bytes | IO[bytes] | SizedFile
     mime_type: str
     owned: bool = False
     seekable: bool = True
+
+    def __repr__(self) -> str:  # without the content: bytes or a file, long either way
+        return f"Upload(filename={self.filename!r}, mime_type={self.mime_type!r}, seekable={self.seekable})"
 
     def close(self) -> None:
         """Close the file if the SDK opened it."""

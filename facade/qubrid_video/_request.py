@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from . import _generated, _validate
 from ._media import Media, Upload, Url, media_input
@@ -15,8 +13,7 @@ from ._validate import IDEMPOTENCY_HEADER
 _IDEMPOTENCY_LOWER = IDEMPOTENCY_HEADER.lower()
 
 
-@attrs.frozen
-class GenerateParams:
+class GenerateParams(NamedTuple):
     """The fields of one generation, as the caller gave them (None: not sent, the API's default applies)."""
 
     model: str
@@ -32,8 +29,7 @@ class GenerateParams:
     prompt_upsampling: bool | None = None
 
 
-@attrs.frozen
-class PreparedRequest:
+class PreparedRequest(NamedTuple):
     """What every attempt of one call sends: the body as httpx arguments, the headers, the uploads they stream.
 
     Attributes:

@@ -12,8 +12,8 @@ import math
 import random
 import time
 from collections.abc import Mapping
+from typing import NamedTuple
 
-import attrs
 import httpx
 
 # Statuses answered before any work started: the rate limiter, or a gateway that found the
@@ -38,8 +38,7 @@ CLOSED_WHILE_IDLE_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProto
 CLOSED_WHILE_IDLE_WINDOW = 1.0
 
 
-@attrs.frozen
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How many times, and how patiently, to retry.
 
     Attributes:
@@ -94,8 +93,7 @@ def _http_date(value: str) -> float | None:
     return parsed.timestamp() if parsed.tzinfo is not None else None
 
 
-@attrs.frozen
-class Failure:
+class Failure(NamedTuple):
     """A failed attempt as retrying sees it, derived once for both the decision and the error raised.
 
     Attributes:

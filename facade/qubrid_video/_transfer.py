@@ -15,9 +15,8 @@ import enum
 import re
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
-import attrs
 import httpx
 
 from . import _validate
@@ -64,8 +63,7 @@ class ApiKey(httpx.Auth):
             request.headers["Authorization"] = REDACTED
 
 
-@attrs.frozen
-class Plan:
+class Plan(NamedTuple):
     """One download, checked: where from and to, how, within which limits, and the key if any.
 
     Attributes:
@@ -89,7 +87,10 @@ class Plan:
     timeout: Timeout
     max_bytes: int
     chunk_size: int | None
-    key: ApiKey | None = attrs.field(repr=False)
+    key: ApiKey | None
+
+    def __repr__(self) -> str:  # without the key
+        return f"Plan(url={self.url!r}, target={self.target!r}, max_bytes={self.max_bytes})"
 
     def first_hop(self) -> tuple[httpx.URL, bool]:
         """The URL to ask first, and whether the key goes with it."""

@@ -8,6 +8,7 @@ memory, or chunk by chunk), not the client; in a notebook it shows as a player (
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import os
@@ -15,13 +16,11 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Gen
 from pathlib import Path
 from typing import Any
 
-import attrs
 import httpx
 
 from ._call import Call, Endpoint
 from ._choices import AspectRatio, Model, Resolution
 from ._config import ClientOptions, Timeout, coerce_timeout
-from ._display import video_html
 from ._download import AsyncDownloader, Downloader
 from ._media import MediaInput, opens_a_file
 from ._request import GenerateParams, prepare
@@ -169,14 +168,14 @@ def _restore(cls: type[Any], url: str, created: dt.datetime | None, request_id: 
     return cls(url=url, created=created, request_id=request_id)
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class _VideoBase:
     """What ``Video`` and ``AsyncVideo`` share: the data, and pickles that leave the downloader behind."""
 
     url: str
     created: dt.datetime | None
     request_id: str | None
-    response: httpx.Response | None = attrs.field(default=None, repr=False, eq=False)
+    response: httpx.Response | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickles keep the data; the live response and the downloader (a pool, a key) stay behind.
@@ -184,6 +183,8 @@ class _VideoBase:
 
     def _repr_html_(self) -> str:
         """The video as HTML for Jupyter: a player on its URL, its request id and a link (nothing is fetched)."""
+        from ._display import video_html  # noqa: PLC0415 - notebooks only: `import qubrid_video` skips html
+
         return video_html(self.url, self.request_id, self.created)
 
     def _repr_mimebundle_(
@@ -195,7 +196,7 @@ class _VideoBase:
                 if (include is None or kind in include) and (exclude is None or kind not in exclude)}  # fmt: skip
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class Video(_VideoBase):
     """A generated video.
 
@@ -213,7 +214,7 @@ class Video(_VideoBase):
     and for the rest when played.
     """
 
-    downloader: Downloader = attrs.field(factory=Downloader, repr=False, eq=False)
+    downloader: Downloader = dataclasses.field(default_factory=Downloader, repr=False, compare=False)
 
     def download(
         self,
@@ -318,7 +319,7 @@ class Video(_VideoBase):
         )
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class AsyncVideo(_VideoBase):
     """A generated video, from :class:`AsyncQubrid`; ``download`` and ``read`` are awaitable, ``iter_bytes`` async.
 
@@ -333,7 +334,7 @@ class AsyncVideo(_VideoBase):
     In Jupyter it shows as :class:`Video` does.
     """
 
-    downloader: AsyncDownloader = attrs.field(factory=AsyncDownloader, repr=False, eq=False)
+    downloader: AsyncDownloader = dataclasses.field(default_factory=AsyncDownloader, repr=False, compare=False)
 
     async def download(
         self,

@@ -12,9 +12,10 @@ open their connections through a network backend that, during an :class:`Attempt
 - notes whether the attempt opened a new connection, counts the answer's bytes and the time of
   the last write.
 
-Outside an attempt (the body of a download) the wrappers only pass calls through. A caller's
-own ``http_client`` is used as given, without them. What they cannot bound, a :class:`Cutoff`
-does: a read still blocked at the deadline is ended by shutting its socket down.
+The backends themselves are in :mod:`._backends`. Outside an attempt (the body of a download)
+they only pass calls through. A caller's own ``http_client`` is used as given, without them.
+What they cannot bound, a :class:`Cutoff` does: a read still blocked at the deadline is ended
+by shutting its socket down.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import math
 import socket
-import ssl
 import threading
 import time
 import weakref
@@ -31,7 +31,6 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any
 
-import httpcore
 import httpx
 
 from ._config import Deadline
@@ -64,14 +63,14 @@ class Attempt:
         self._token: Token[Attempt | None] | None = None
 
     def __enter__(self) -> Attempt:
-        self._token = _CURRENT.set(self)
+        self._token = CURRENT.set(self)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._token is not None:
-            _CURRENT.reset(self._token)
+            CURRENT.reset(self._token)
 
     @property
     def unsent(self) -> bool:
@@ -105,190 +104,13 @@ class Attempt:
         return left if timeout is None else min(timeout, left)
 
 
-_CURRENT: ContextVar[Attempt | None] = ContextVar("qubrid_video_attempt", default=None)
-_WATCHED: weakref.WeakSet[httpx.Client | httpx.AsyncClient] = weakref.WeakSet()
-
-
-def watch(client: httpx.Client | httpx.AsyncClient) -> None:
-    """Open the connections of a client the SDK created through the wrappers below.
-
-    httpx offers no public hook for a network backend, so it is swapped into each pool httpx
-    built (its own transport and any proxy mounts from the environment) before any connection
-    exists. The client counts as watched only if every pool was reached: bytes not counted must
-    never read as bytes not sent.
-    """
-    everywhere = True
-    for transport in (client._transport, *client._mounts.values()):
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend):
-            pool._network_backend = _Backend(backend)  # type: ignore[union-attr]
-        elif isinstance(backend, httpcore.AsyncNetworkBackend):
-            pool._network_backend = _AsyncBackend(backend)  # type: ignore[union-attr]
-        elif transport is not None:
-            everywhere = False
-    if everywhere:
-        _WATCHED.add(client)
+CURRENT: ContextVar[Attempt | None] = ContextVar("qubrid_video_attempt", default=None)
+WATCHED: weakref.WeakSet[httpx.Client | httpx.AsyncClient] = weakref.WeakSet()
 
 
 def watched(client: httpx.Client | httpx.AsyncClient) -> bool:
     """Whether every socket operation of `client` is bounded by the deadline of the current :class:`Attempt`."""
-    return client in _WATCHED
-
-
-def _connecting(timeout: float | None, *, bounded: bool) -> float | None:
-    """Note that the current attempt opens a connection; its timeout, within the deadline when `bounded`."""
-    attempt = _CURRENT.get()
-    if attempt is None:
-        return timeout
-    attempt.connected = True
-    return attempt.budget(timeout, httpcore.ConnectTimeout) if bounded else timeout
-
-
-# The backends take httpcore's arguments as they come: only the timeout matters here, the rest
-# (local address, socket options) passes through.
-class _Backend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, *rest: Any, **options: Any
-    ) -> httpcore.NetworkStream:
-        timeout = _connecting(timeout, bounded=True)
-        return _Stream(self._inner.connect_tcp(host, port, timeout, *rest, **options))
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, *rest: Any, **options: Any
-    ) -> httpcore.NetworkStream:
-        timeout = _connecting(timeout, bounded=True)
-        return _Stream(self._inner.connect_unix_socket(path, timeout, *rest, **options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class _Stream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-        sock = inner.get_extra_info("socket")
-        # Sending straight to the socket does what the stream's own write does only when the
-        # stream adds nothing on top of it: plain TCP, or TLS done by an ssl.SSLSocket (not
-        # httpcore's TLS-in-TLS stream for an https proxy, which shows its raw socket).
-        direct = isinstance(sock, ssl.SSLSocket) or (
-            isinstance(sock, socket.socket) and inner.get_extra_info("ssl_object") is None
-        )
-        self._sock: socket.socket | None = sock if direct else None
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        attempt = _CURRENT.get()
-        if attempt is None:
-            return self._inner.read(max_bytes, timeout)
-        # One read is one recv (or one TLS record read, under one deadline): exact.
-        data = self._inner.read(max_bytes, attempt.budget(timeout, httpcore.ReadTimeout))
-        attempt.received += len(data)
-        return data
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        attempt = _CURRENT.get()
-        if attempt is None:
-            self._inner.write(buffer, timeout)
-            return
-        attempt.handed += len(buffer)
-        try:
-            if self._sock is None:
-                self._inner.write(buffer, attempt.budget(timeout, httpcore.WriteTimeout))
-            else:
-                _send(self._sock, buffer, timeout, attempt)
-        finally:
-            attempt.last_write = time.monotonic()
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        attempt = _CURRENT.get()
-        if attempt is not None:
-            timeout = attempt.budget(timeout, httpcore.ConnectTimeout)
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-def _send(sock: socket.socket, buffer: bytes, timeout: float | None, attempt: Attempt) -> None:
-    """Send all of `buffer`, each send() given only the time left.
-
-    httpcore's own write gives every send() of a buffer the same timeout, so a server taking one
-    byte just before each expires could stretch a single write without end.
-    """
-    view = memoryview(buffer)
-    try:
-        while view:
-            sock.settimeout(attempt.budget(timeout, httpcore.WriteTimeout))
-            view = view[sock.send(view) :]
-    except TimeoutError as exc:
-        raise httpcore.WriteTimeout(str(exc)) from exc
-    except OSError as exc:
-        raise httpcore.WriteError(str(exc)) from exc
-
-
-class _AsyncBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, *rest: Any, **options: Any
-    ) -> httpcore.AsyncNetworkStream:
-        # asyncio.timeout bounds the whole attempt, connecting included.
-        timeout = _connecting(timeout, bounded=False)
-        return _AsyncStream(await self._inner.connect_tcp(host, port, timeout, *rest, **options))
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, *rest: Any, **options: Any
-    ) -> httpcore.AsyncNetworkStream:
-        timeout = _connecting(timeout, bounded=False)
-        return _AsyncStream(await self._inner.connect_unix_socket(path, timeout, *rest, **options))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _AsyncStream(httpcore.AsyncNetworkStream):
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data = await self._inner.read(max_bytes, timeout)
-        attempt = _CURRENT.get()
-        if attempt is not None:
-            attempt.received += len(data)
-        return data
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        attempt = _CURRENT.get()
-        if attempt is None:
-            await self._inner.write(buffer, timeout)
-            return
-        # Counted before: once handed over, asyncio's transport sends the bytes even if the
-        # deadline cancels this write.
-        attempt.handed += len(buffer)
-        try:
-            await self._inner.write(buffer, timeout)
-        finally:
-            attempt.last_write = time.monotonic()
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
+    return client in WATCHED
 
 
 class Cutoff:
@@ -337,12 +159,13 @@ class Cutoff:
         elif event == "http11.response_closed.started" or event.startswith("http2."):
             self._watch(None)
 
-    @contextlib.contextmanager
-    def watching(self, answer: httpx.Response) -> Iterator[None]:
+    def watching(self, answer: httpx.Response) -> contextlib.AbstractContextManager[None]:
         """Watch the connection of `answer` while its body is read (nothing to watch when unarmed)."""
-        if self._timer is None:
-            yield
-            return
+        # Unarmed (every call on the SDK's own pools), a shared no-op: a generator's setup costs more.
+        return _UNWATCHED if self._timer is None else self._watching(answer)
+
+    @contextlib.contextmanager
+    def _watching(self, answer: httpx.Response) -> Iterator[None]:
         self._watch(answer.extensions.get("network_stream") if answer.http_version == "HTTP/1.1" else None)
         try:
             yield
@@ -359,6 +182,9 @@ class Cutoff:
         with self._lock:
             self._fired = True
             _shut(self._stream)
+
+
+_UNWATCHED: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
 
 
 def _shut(stream: Any) -> None:

@@ -26,7 +26,6 @@ import functools
 import importlib
 import json
 from collections.abc import Mapping
-from importlib import resources
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
@@ -90,6 +89,8 @@ def _require(module: str) -> Any:
 
 def spec_bytes() -> bytes:
     """The bundled document, byte for byte as the vendor published it."""
+    from importlib import resources  # noqa: PLC0415 - read on first use, so `import qubrid_video` skips it
+
     return resources.files("qubrid_video_api_client").joinpath("openapi.yaml").read_bytes()
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import subprocess
 import sys
 import zlib
 
+import httpx
 import pytest
 import qubrid_video as qv
 from qubrid_video._response import MAX_BODY_BYTES
 
-from ..hostile import VIDEO_BODY, calls, hostile, raw_answer, stacked_bomb
+from ..hostile import TEST_KEY, VIDEO_BODY, calls, hostile, raw_answer, stacked_bomb
 
 CLIENTS = ["sync", "async"]
 
@@ -78,6 +80,46 @@ def test_stacked_codings_are_undone_in_order(flavour: str) -> None:
     assert video.response is not None
     assert video.response.json() == json.loads(VIDEO_BODY)
     assert recorder.requests[0].lower().count("accept-encoding: gzip, deflate\r\n") == 1
+
+
+# httpx asks for br and zstd by default when their decoders are installed; the SDK cannot undo them within its cap.
+ASKS_MORE = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+
+
+def _generate_once(flavour: str, base_url: str, client: str) -> qv.Video | qv.AsyncVideo:
+    """One generation through the SDK's own pools, a ``with_options`` copy of them, or a caller's httpx client."""
+    if flavour == "sync":
+        with httpx.Client(headers=ASKS_MORE) as http:
+            sdk = qv.Qubrid(api_key=TEST_KEY, base_url=base_url,
+                            http_client=http if client == "your-http-client" else None)  # fmt: skip
+            with sdk:
+                target = sdk.with_options(max_retries=1) if client == "with-options-copy" else sdk
+                return target.videos.generate(model="p-video")
+
+    async def run() -> qv.AsyncVideo:
+        async with httpx.AsyncClient(headers=ASKS_MORE) as http:
+            sdk = qv.AsyncQubrid(api_key=TEST_KEY, base_url=base_url,
+                                 http_client=http if client == "your-http-client" else None)  # fmt: skip
+            async with sdk:
+                target = sdk.with_options(max_retries=1) if client == "with-options-copy" else sdk
+                return await target.videos.generate(model="p-video")
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("client", ["own-pools", "with-options-copy", "your-http-client"])
+@pytest.mark.parametrize("flavour", CLIENTS)
+def test_only_decodable_codings_are_asked_for(flavour: str, client: str) -> None:
+    """Every generation asks for ``gzip, deflate`` once, whoever made the pool: the SDK's own pools ask
+    by default, a copy shares them, and on your ``http_client`` (which may ask for more) the request
+    itself asks."""
+    wire = raw_answer("200 OK", VIDEO_BODY, "Content-Type: application/json")
+    with hostile("canned", answer=wire) as (base_url, recorder):
+        video = _generate_once(flavour, base_url, client)
+    assert video.url == "https://cdn.example/v.mp4"
+    head = recorder.requests[0].lower()
+    assert head.count("accept-encoding:") == 1
+    assert "accept-encoding: gzip, deflate\r\n" in head
 
 
 @pytest.mark.parametrize("flavour", CLIENTS)

@@ -90,6 +90,30 @@ def test_repr_and_pickle_never_show_the_key() -> None:
         pickle.dumps(client)
 
 
+@pytest.mark.parametrize("video_type", [qubrid_video.Video, qubrid_video.AsyncVideo])
+def test_videos_and_timeouts_are_frozen_dataclasses(video_type: type[qubrid_video.Video]) -> None:
+    """``dataclasses.replace`` gives a changed copy (a Timeout's checked again); equality and hashing
+    leave out the response and the downloader; nothing can be assigned."""
+    import dataclasses
+
+    video = video_type("https://cdn.example/a.mp4", None, "req-1")
+    moved = dataclasses.replace(video, url="https://cdn.example/b.mp4")
+    assert (moved.url, moved.request_id, moved.downloader) == ("https://cdn.example/b.mp4", "req-1", video.downloader)
+    twin = video_type("https://cdn.example/a.mp4", None, "req-1", httpx.Response(200))
+    assert twin == video
+    assert hash(twin) == hash(video)
+    assert moved != video
+    assert "downloader" not in repr(video)
+    assert "response" not in repr(video)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        video.url = "https://elsewhere.example/"  # type: ignore[misc]
+    assert dataclasses.replace(Timeout(), total=5) == Timeout(total=5)
+    with pytest.raises(InvalidParameterError, match=r"timeout\.read"):
+        dataclasses.replace(Timeout(), read=-1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Timeout().total = 1  # type: ignore[misc]
+
+
 def test_with_options_shares_the_pool(emulator: Any) -> None:
     """A changed copy uses the same connection pool; closing the copy leaves the pool open."""
     with Qubrid(api_key=emulator.api_key, base_url=emulator.base_url) as client:
@@ -202,6 +226,27 @@ def test_import_stays_light() -> None:
     code = f"import sys, qubrid_video; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_import_defers_what_only_use_needs() -> None:
+    """``import qubrid_video`` imports nothing that ``import httpx`` has not, beyond a few small standard
+    modules: httpcore (with h11 and anyio) comes with the first client, as in httpx; attrs with the
+    generated models at the first call; html with the first notebook display; the spec's reader with
+    the first read of the spec."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, httpx; before = set(sys.modules); import qubrid_video; "
+        "print(' '.join(sorted({m.partition('.')[0] for m in set(sys.modules) - before})))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert set(result.stdout.split()) - {"contextvars", "_contextvars", "dataclasses"} == {"qubrid_video"}
+    used = (
+        "import sys, qubrid_video; qubrid_video.Qubrid(api_key='k'); qubrid_video.AsyncQubrid(api_key='k'); "
+        "print('httpcore' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", used], capture_output=True, text=True, check=True).stdout == "True\n"
 
 
 def test_async_client_lanes_are_shared_and_closed() -> None:
