@@ -249,7 +249,12 @@ def _versus(ours: list[dict[str, float]], theirs: list[dict[str, float]]) -> lis
     return [their["seconds"] / our["seconds"] for our, their in zip(ours, theirs, strict=True)]
 
 
-def bench_transfers(tmp: Path, rounds: int = 5, size: int = GIB) -> list[tuple[str, str, str, bool]]:
+def _robust(ratios: list[float]) -> str:
+    """The median of per-round ratios, which the target is judged on, with their mean ± sd."""
+    return f"median {statistics.median(ratios):.2f}x ({_ratio(ratios)})"
+
+
+def bench_transfers(tmp: Path, rounds: int = 8, size: int = GIB) -> list[tuple[str, str, str, bool]]:
     """Upload and download of `size` bytes: throughput against raw httpx doing the same work, peak RSS growth."""
     big, label = tmp / "big.bin", f"{size / GIB:g} GiB" if size >= GIB else f"{size >> 20} MiB"
     with big.open("wb") as handle:
@@ -261,7 +266,7 @@ def bench_transfers(tmp: Path, rounds: int = 5, size: int = GIB) -> list[tuple[s
         ratios, rss = _versus(up["upload-sdk"], up["upload-raw"]), max(r["rss_growth_mib"] for r in up["upload-sdk"])
         rows.append((f"upload {label}", f"{_throughput(up['upload-sdk'], size)} vs raw httpx "
                      f"{_throughput(up['upload-raw'], size)}; "
-                     f"RSS +{rss:.0f} MiB", _ratio(ratios), statistics.mean(ratios) >= 0.9 and rss <= 64))  # fmt: skip
+                     f"RSS +{rss:.0f} MiB", _robust(ratios), statistics.median(ratios) >= 0.9 and rss <= 64))  # fmt: skip
     curl = shutil.which("curl")
     kinds = ["download-raw", "download-raw+fsync", "download-sdk"] + (["download-curl"] if curl else [])
     with server(file=big) as base_url:
@@ -271,13 +276,13 @@ def bench_transfers(tmp: Path, rounds: int = 5, size: int = GIB) -> list[tuple[s
     plain, synced = _versus(ours, down["download-raw"]), _versus(ours, down["download-raw+fsync"])
     rows.append((f"download {label} vs raw httpx, new file",
                  f"{_throughput(ours, size)} vs {_throughput(down['download-raw'], size)}; RSS +{rss:.0f} MiB",
-                 _ratio(plain), statistics.mean(plain) >= 0.9 and rss <= 64))  # fmt: skip
+                 _robust(plain), statistics.median(plain) >= 0.9 and rss <= 64))  # fmt: skip
     rows.append((f"download {label} vs raw httpx, new file + fsync",
                  f"raw httpx {_throughput(down['download-raw+fsync'], size)}",
-                 _ratio(synced), statistics.mean(synced) >= 0.9))  # fmt: skip
+                 _robust(synced), statistics.median(synced) >= 0.9))  # fmt: skip
     if curl:
         rows.append((f"download {label} vs curl (the ceiling)", f"curl -o {_throughput(down['download-curl'], size)}",
-                     _ratio(_versus(ours, down["download-curl"])), True))  # fmt: skip
+                     _robust(_versus(ours, down["download-curl"])), True))  # fmt: skip
     else:
         rows.append((f"download {label} vs curl (the ceiling)", "skipped: no curl on this machine", "-", True))
     return rows
@@ -306,11 +311,15 @@ EXPLAINED = {
     "no target.",
     "concurrency": "N calls at once on one async client, each held 2 s by the server: wall time over "
     "openai-python's (target: ahead, 0 errors); httpx with default limits for reference.",
-    "upload": "SDK upload throughput over raw httpx posting the same multipart file, alternating runs, "
-    "mean ± sd of the per-round ratios; peak RSS growth of the worst run (target ≥ 0.9x, ≤ 64 MiB).",
-    "new file + fsync": "the same against raw httpx that also fsyncs, as the SDK does for durability (target ≥ 0.9x).",
-    "new file": "SDK download throughput over raw httpx streaming into a new file, "
-    "alternating runs on the same server (target ≥ 0.9x, RSS ≤ 64 MiB).",
+    "upload": "SDK upload throughput over raw httpx posting the same multipart file, 8 alternating rounds; the "
+    "median per-round ratio (single rounds vary by up to ±30% on this 2-core VM as the scheduler and the "
+    "kernel's writeback fall), with mean ± sd; peak RSS growth of the worst run (target: median ≥ 0.9x, "
+    "≤ 64 MiB).",
+    "new file + fsync": "the same against raw httpx that also fsyncs, as the SDK does for durability: the "
+    "like-for-like baseline (target: median ≥ 0.9x).",
+    "new file": "SDK download throughput over raw httpx streaming into a new file, 8 alternating rounds on the "
+    "same server, each after a `sync`; median per-round ratio, with mean ± sd (target: median ≥ 0.9x, "
+    "RSS ≤ 64 MiB).",
     "vs curl": "SDK throughput over `curl -o` (a new file, no fsync): the practical ceiling, for reference; no target.",
     "event loop stall": "the longest a 5 ms ticker waits beyond its period while `AsyncVideo.download` saves "
     "256 MiB on the same loop; worst of the runs (target ≤ 50 ms).",

@@ -64,7 +64,11 @@ def local_errors(url: str, target: Path) -> Iterator[None]:
     except QubridError:
         raise
     except OSError as exc:
-        raise DownloadError(f"could not save {target} ({exc.strerror or exc})", url=url, errno=exc.errno) from exc
+        raise _not_saved(url, target, exc) from exc
+
+
+def _not_saved(url: str, target: Path, exc: OSError) -> DownloadError:
+    return DownloadError(f"could not save {target} ({exc.strerror or exc})", url=url, errno=exc.errno)
 
 
 def destination(dest: object, url: str, request_id: str | None) -> Path:
@@ -142,13 +146,19 @@ class Partial:
         An unbuffered write may write only part of it (a file-size limit, a full disk): the rest is
         written too, so the failure surfaces as an error instead of a short file saved as complete.
         """
-        with local_errors(self._url, self._target):
-            view = memoryview(chunk)
-            while view:
-                written = self._handle.write(view)
-                if not written:
-                    raise OSError(errno.EIO, "the file accepted no more bytes")
-                view = view[written:]
+        # Once per chunk (16,384 per GiB): the usual whole write costs no context manager nor view.
+        try:
+            written = self._handle.write(chunk)
+        except OSError as exc:
+            raise _not_saved(self._url, self._target, exc) from exc
+        if written != len(chunk):
+            with local_errors(self._url, self._target):
+                view = memoryview(chunk)[written or 0 :]
+                while view:
+                    written = self._handle.write(view)
+                    if not written:
+                        raise OSError(errno.EIO, "the file accepted no more bytes")
+                    view = view[written:]
 
     def restart(self) -> None:
         """Empty the file, for a body that starts it over."""
