@@ -8,7 +8,7 @@ import ipaddress
 import os
 import time
 from collections.abc import Mapping
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -42,7 +42,7 @@ class Unchanged(enum.Enum):
 UNCHANGED: Final = Unchanged.UNCHANGED
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)
 class Timeout:
     """How long a call may take: a frozen dataclass (``dataclasses.replace`` makes a changed copy).
 
@@ -61,6 +61,17 @@ class Timeout:
     def __post_init__(self) -> None:
         for name in ("connect", "read", "write", "total"):
             _validate.seconds(f"timeout.{name}", getattr(self, name))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Through the constructor: an unpickled Timeout is checked like any other, and 0.1.0 (whose
+        # Timeout was an attrs class taking the same arguments) reads these pickles too.
+        return (Timeout, (self.connect, self.read, self.write, self.total))
+
+    def __setstate__(self, state: Mapping[str, object]) -> None:
+        """Restore a Timeout pickled by 0.1.0 (an attrs class, its fields as a dict), checked like a new one."""
+        for name in ("connect", "read", "write", "total"):
+            object.__setattr__(self, name, state[name])
+        self.__post_init__()
 
     def for_attempt(self, remaining: float) -> httpx.Timeout:
         """The httpx timeouts for one attempt, none beyond the call's remaining time.

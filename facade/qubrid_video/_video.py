@@ -168,7 +168,7 @@ def _restore(cls: type[Any], url: str, created: dt.datetime | None, request_id: 
     return cls(url=url, created=created, request_id=request_id)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)
 class _VideoBase:
     """What ``Video`` and ``AsyncVideo`` share: the data, and pickles that leave the downloader behind."""
 

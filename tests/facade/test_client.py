@@ -114,6 +114,31 @@ def test_videos_and_timeouts_are_frozen_dataclasses(video_type: type[qubrid_vide
         Timeout().total = 1  # type: ignore[misc]
 
 
+# `pickle.dumps(Timeout(connect=5, read=30, write=60, total=300), protocol=4)` made by 0.1.0, whose
+# Timeout was an attrs class (its state a dict of the fields).
+TIMEOUT_PICKLED_BY_0_1_0 = (
+    b"\x80\x04\x95N\x00\x00\x00\x00\x00\x00\x00\x8c\x0cqubrid_video\x94\x8c\x07Timeout\x94\x93\x94)\x81\x94}\x94("
+    b"\x8c\x07connect\x94K\x05\x8c\x04read\x94K\x1e\x8c\x05write\x94K<\x8c\x05total\x94M,\x01ub."
+)
+
+
+def test_timeouts_pickle_across_versions_and_are_checked_when_unpickled() -> None:
+    """A Timeout pickled by 0.1.0 unpickles whole; a new pickle goes through the constructor (which
+    0.1.0 also has), so a tampered one is refused like a bad argument; both kinds take weak references."""
+    import weakref
+
+    assert pickle.loads(TIMEOUT_PICKLED_BY_0_1_0) == Timeout(connect=5, read=30, write=60, total=300)
+    assert pickle.loads(pickle.dumps(Timeout(read=3))) == Timeout(read=3)
+    assert Timeout.__reduce__(Timeout(read=3)) == (Timeout, (10.0, 3, 120.0, 900.0))
+    tampered = TIMEOUT_PICKLED_BY_0_1_0.replace(b"K\x1e", b"J\xff\xff\xff\xff")  # read=30 becomes read=-1
+    with pytest.raises(InvalidParameterError, match=r"timeout\.read"):
+        pickle.loads(tampered)
+    timeout = Timeout()
+    assert weakref.ref(timeout)() is timeout
+    video = qubrid_video.Video("https://cdn.example/a.mp4", None, None)
+    assert weakref.ref(video)() is video
+
+
 def test_with_options_shares_the_pool(emulator: Any) -> None:
     """A changed copy uses the same connection pool; closing the copy leaves the pool open."""
     with Qubrid(api_key=emulator.api_key, base_url=emulator.base_url) as client:
