@@ -156,6 +156,13 @@ async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, h
 async def _converse(mode: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, recorder: Recorder) -> None:
     """Modes that play out over a whole connection rather than one answer."""
     kind, _, how = mode.partition(":")
+    if kind == "cut_upload":  # takes the head and 256 KiB of the body, then resets the connection
+        recorder.requests.append((await reader.readuntil(b"\r\n\r\n")).decode("latin-1"))
+        taken = 0
+        while taken < 256 * 1024 and (data := await reader.read(64 * 1024)):
+            taken += len(data)
+        await _hang_up(reader, writer, "rst")
+        return
     if kind == "slow_reader":  # takes the request's body at 128 KiB/s, never answers
         recorder.requests.append((await reader.readuntil(b"\r\n\r\n")).decode("latin-1"))
         while await reader.read(16 * 1024):
@@ -191,7 +198,7 @@ async def _converse(mode: str, reader: asyncio.StreamReader, writer: asyncio.Str
     await _hang_up(reader, writer, how)
 
 
-_CONVERSATIONS = ("slow_reader", "trickle_headers", "reused_trickle", "drop:", "stale:", "stale_late:")
+_CONVERSATIONS = ("cut_upload", "slow_reader", "trickle_headers", "reused_trickle", "drop:", "stale:", "stale_late:")
 
 
 def _head(status: str, *headers: str) -> bytes:
@@ -389,6 +396,7 @@ def hostile(
     repeats). Whole-connection modes:
 
     - ``slow_reader``: reads the request's body at 128 KiB/s and never answers.
+    - ``cut_upload``: reads the head and 256 KiB of the body, then resets the connection.
     - ``trickle_headers``: answers ``200 OK`` then one header byte every 0.5 s, without end.
     - ``drop:fin`` / ``drop:rst``: reads each request, then closes (or resets) without answering.
     - ``stale:fin`` / ``stale:rst``: answers the first request keeping the connection open, then

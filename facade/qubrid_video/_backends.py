@@ -177,6 +177,8 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
         if attempt is None:
             await self._inner.write(buffer, timeout)
             return
+        if not buffer:  # as in the sync stream
+            return
         # Counted before: once handed over, asyncio's transport sends the bytes even if the
         # deadline cancels this write.
         attempt.handed += len(buffer)

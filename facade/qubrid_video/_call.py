@@ -199,6 +199,11 @@ class Call(Generic[T]):
                 f"the connection to {host} was lost after the request was sent ({type(error).__name__})",
                 may_have_generated=True,
             )
+        if wire.handed:  # connected, and lost before the whole request went out
+            return APIConnectionError(
+                f"the connection to {host} was lost before the whole request was sent ({type(error).__name__}); "
+                "nothing was generated"
+            )
         return APIConnectionError(f"could not connect to {host} ({type(error).__name__})")
 
     def _check_contract(self, response: httpx.Response, body: bytes) -> None:

@@ -117,8 +117,9 @@ class _BaseClient(Generic[HttpT]):
                    "default_headers": default_headers, "allow_insecure_http": allow_insecure_http,
                    "retry_possibly_billed": retry_possibly_billed,
                    "validate_responses": validate_responses}  # fmt: skip
+        options = self._options.changed(changes)  # first: a bad option leaves no half-made copy in the frames
         copy = object.__new__(type(self))  # not __init__, which would open pools of its own
-        copy._start(self._options.changed(changes), self._lanes, owns_http=False)
+        copy._start(options, self._lanes, owns_http=False)
         return copy
 
     def _start(self, options: ClientOptions, lanes: Lanes[HttpT], *, owns_http: bool) -> None:
@@ -143,6 +144,8 @@ class _BaseClient(Generic[HttpT]):
         return self._options.max_retries
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_options"):  # a constructor that raised: tracebacks with locals still show it
+            return f"{type(self).__name__}(unconfigured)"
         return f"{type(self).__name__}(base_url={self.base_url!r}, max_retries={self.max_retries})"
 
     def __reduce__(self) -> NoReturn:

@@ -8,7 +8,7 @@ import ipaddress
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
@@ -137,10 +137,13 @@ def origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
     return parsed.scheme, parsed.host, port
 
 
-class ClientOptions(NamedTuple):
+# A class, not a named tuple: error trackers walk a tuple's items (the key among them) in the
+# frames of an error, where they show other objects by their repr, which leaves the key out.
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientOptions:
     """A client's options, checked; named as the constructor's arguments. The key never shows in its repr."""
 
-    api_key: str
+    api_key: str = dataclasses.field(repr=False)
     base_url: str
     timeout: Timeout
     max_retries: int
@@ -157,11 +160,8 @@ class ClientOptions(NamedTuple):
     def changed(self, changes: Mapping[str, object]) -> ClientOptions:
         """These options with `changes` (an UNCHANGED value keeps its option), checked as the constructor would."""
         given = {name: value for name, value in changes.items() if value is not UNCHANGED}
-        return resolve_options(**{**self._asdict(), **given})
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items() if name != "api_key")
-        return f"ClientOptions({shown})"
+        current = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        return resolve_options(**{**current, **given})
 
 
 def _check_base_url(value: object, allow_insecure_http: bool) -> str:
@@ -170,6 +170,8 @@ def _check_base_url(value: object, allow_insecure_http: bool) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidParameterError("base_url", f"expected an http(s) URL such as {DEFAULT_BASE_URL}, got {value!r}")
+    if "?" in value or "#" in value:  # the endpoint's path is appended: it would land inside them
+        raise InvalidParameterError("base_url", f"expected a URL with no query or fragment, like {DEFAULT_BASE_URL}")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         raise InvalidParameterError(
             "base_url",

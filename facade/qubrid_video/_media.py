@@ -6,6 +6,7 @@ httpx streams from disk in chunks, never read whole into memory.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import mimetypes
 import os
@@ -42,7 +43,8 @@ class Url(NamedTuple):
     url: str
 
 
-class Upload(NamedTuple):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Upload:
     """A local input, uploaded as a multipart file part.
 
     Attributes:
@@ -54,13 +56,11 @@ class Upload(NamedTuple):
     """
 
     filename: str
-    content: bytes | IO[bytes] | SizedFile
+    # Not a named tuple, whose items error trackers would show: the content is the caller's file.
+    content: bytes | IO[bytes] | SizedFile = dataclasses.field(repr=False)
     mime_type: str
     owned: bool = False
     seekable: bool = True
-
-    def __repr__(self) -> str:  # without the content: bytes or a file, long either way
-        return f"Upload(filename={self.filename!r}, mime_type={self.mime_type!r}, seekable={self.seekable})"
 
     def close(self) -> None:
         """Close the file if the SDK opened it."""

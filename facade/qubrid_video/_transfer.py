@@ -11,11 +11,12 @@ framing, more bytes than the answer announced or than ``max_bytes``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import re
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import NamedTuple, TypeAlias
+from typing import TypeAlias
 
 import httpx
 
@@ -63,7 +64,8 @@ class ApiKey(httpx.Auth):
             request.headers["Authorization"] = REDACTED
 
 
-class Plan(NamedTuple):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Plan:
     """One download, checked: where from and to, how, within which limits, and the key if any.
 
     Attributes:
@@ -87,10 +89,7 @@ class Plan(NamedTuple):
     timeout: Timeout
     max_bytes: int
     chunk_size: int | None
-    key: ApiKey | None
-
-    def __repr__(self) -> str:  # without the key
-        return f"Plan(url={self.url!r}, target={self.target!r}, max_bytes={self.max_bytes})"
+    key: ApiKey | None = dataclasses.field(repr=False)  # a class, not a named tuple: see ClientOptions
 
     def first_hop(self) -> tuple[httpx.URL, bool]:
         """The URL to ask first, and whether the key goes with it."""

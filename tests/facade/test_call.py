@@ -26,8 +26,10 @@ OK = b'{"created": 1710000000, "data": [{"url": "https://cdn.example/v.mp4"}]}'
 class Wire:
     """What an attempt saw on the wire, as the SDK's pools report it."""
 
-    def __init__(self, *, reused: bool = False, received: int = 0, since: float = math.inf, unsent: bool = False):
-        self.reused, self.received, self._since, self.unsent = reused, received, since, unsent
+    def __init__(
+        self, *, reused: bool = False, received: int = 0, since: float = math.inf, unsent: bool = False, handed: int = 0
+    ):
+        self.reused, self.received, self._since, self.unsent, self.handed = reused, received, since, unsent, handed
 
     def since_write(self) -> float:
         return self._since
@@ -128,8 +130,9 @@ def test_connect_failures_wait_and_lost_connections_raise() -> None:
 def test_a_body_surely_unsent_is_reported_as_not_generated() -> None:
     """When the pool counted fewer bytes than the body holds, a lost connection cannot have generated."""
     with pytest.raises(qv.APIConnectionError) as caught:
-        _call().unanswered(httpx.ReadError("reset"), Wire(unsent=True))  # type: ignore[arg-type]
+        _call().unanswered(httpx.ReadError("reset"), Wire(unsent=True, handed=100))  # type: ignore[arg-type]
     assert not caught.value.may_have_generated
+    assert "lost before the whole request was sent" in str(caught.value)
 
 
 def test_a_connection_closed_while_idle_is_resent_once_outside_the_budget() -> None:

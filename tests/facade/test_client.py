@@ -64,6 +64,8 @@ def test_plain_http_to_loopback_is_allowed(url: str) -> None:
     ("kwargs", "error", "param"),
     [
         ({"base_url": "ftp://x/v1"}, InvalidParameterError, "base_url"),
+        ({"base_url": "https://x/v1?region=eu"}, InvalidParameterError, "base_url"),  # the path would go after it
+        ({"base_url": "https://x/v1#top"}, InvalidParameterError, "base_url"),
         ({"base_url": 5}, ParameterTypeError, "base_url"),
         ({"max_retries": -1}, InvalidParameterError, "max_retries"),
         ({"max_retries": "2"}, ParameterTypeError, "max_retries"),

@@ -81,3 +81,41 @@ def test_no_key_in_clear_is_reachable_from_a_generation(flavour: str, mode: str,
     assert recorder.header(0, "authorization") == f"Bearer {TEST_KEY}"  # the key was sent: there was one to leak
     assert isinstance(outcome, qv.Video | qv.AsyncVideo) == (answer == video_answer())
     assert clear_key_paths(outcome, TEST_KEY) == []
+
+
+def _sequences_holding(value: object, secret: str, depth: int = 0) -> bool:
+    """Whether `secret` is an item of `value` or of the lists, tuples and dicts inside it, as an error
+    tracker's serializer walks them (other objects it shows by their repr)."""
+    if depth > 4:
+        return False
+    if isinstance(value, tuple | list):
+        return any(item == secret or _sequences_holding(item, secret, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return any(_sequences_holding(item, secret, depth + 1) for item in (*value.keys(), *value.values()))
+    return secret in repr(value) if not isinstance(value, str) else False
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    ["generate(duration='x')", "with_options(max_retries=-1)", "Qubrid(http_client=object())"],
+)
+def test_an_error_trackers_view_of_the_frames_holds_no_key(mistake: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Error trackers record each frame's locals, walking tuples, lists and dicts item by item and
+    showing other objects by their repr (a local named like ``api_key`` they scrub by name). No
+    local of a frame of a usual mistake holds the key that way; and every local's repr works, so a
+    traceback with locals can be written at all."""
+    monkeypatch.setenv("QUBRID_API_KEY", TEST_KEY)
+    client = Qubrid(base_url="http://127.0.0.1:9/v1")
+    mistakes = {
+        "generate(duration='x')": lambda: client.videos.generate(model="p-video", duration="x"),  # type: ignore[arg-type]
+        "with_options(max_retries=-1)": lambda: client.with_options(max_retries=-1),
+        "Qubrid(http_client=object())": lambda: Qubrid(http_client=object()),  # type: ignore[arg-type]
+    }
+    with pytest.raises(QubridError) as caught:
+        mistakes[mistake]()
+    frames = [frame for frame, _ in traceback.walk_tb(caught.value.__traceback__)]
+    assert frames
+    for frame in frames:
+        for name, value in frame.f_locals.items():
+            assert not _sequences_holding(value, TEST_KEY), f"{frame.f_code.co_name}: {name}"
+    traceback.TracebackException.from_exception(caught.value, capture_locals=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import qubrid_video as qv
 from qubrid_video._client import POOL_LANES
@@ -57,3 +59,18 @@ def test_pooled_connection_reset_long_after_the_request_is_not_resent(flavour: s
     assert_keyless(error)
     assert len(recorder.requests) == count
     assert recorder.connections == count - 1  # the last call went out on the first call's connection
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_an_upload_cut_short_is_reported_as_never_generated(flavour: str, tmp_path: Path) -> None:
+    """The server resets the connection 256 KiB into an 8 MiB upload: the SDK's own pools counted
+    what went out, so the error says the request was not sent whole and nothing was generated."""
+    image = tmp_path / "big.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(8 * 1024 * 1024))
+    with hostile("cut_upload") as (base_url, recorder):
+        ((error, _),) = calls(flavour, base_url, image=image, max_retries=0)
+    assert isinstance(error, qv.APIConnectionError)
+    assert not isinstance(error, qv.APITimeoutError)
+    assert error.may_have_generated is False
+    assert "lost before the whole request was sent" in str(error)
+    assert len(recorder.requests) == 1
