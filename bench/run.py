@@ -322,7 +322,7 @@ EXPLAINED = {
     "RSS ≤ 64 MiB).",
     "vs curl": "SDK throughput over `curl -o` (a new file, no fsync): the practical ceiling, for reference; no target.",
     "event loop stall": "the longest a 5 ms ticker waits beyond its period while `AsyncVideo.download` saves "
-    "256 MiB on the same loop; worst of the runs (target ≤ 50 ms).",
+    "256 MiB on the same loop (the client made before the ticker starts); worst of the runs (target ≤ 50 ms).",
 }
 BEGIN, END = "<!-- table: written by make bench -->", "<!-- end of table -->"
 
