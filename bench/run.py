@@ -279,10 +279,10 @@ def bench_transfers(tmp: Path, rounds: int = 8, size: int = GIB) -> list[tuple[s
     plain, synced = _versus(ours, down["download-raw"]), _versus(ours, down["download-raw+fsync"])
     rows.append((f"download {label} vs raw httpx, new file",
                  f"{_throughput(ours, size)} vs {_throughput(down['download-raw'], size)}; RSS +{rss:.0f} MiB",
-                 _robust(plain), statistics.median(plain) >= 0.9 and rss <= 64))  # fmt: skip
+                 _robust(plain), True))  # fmt: skip
     rows.append((f"download {label} vs raw httpx, new file + fsync",
                  f"raw httpx {_throughput(down['download-raw+fsync'], size)}",
-                 _robust(synced), statistics.median(synced) >= 0.9))  # fmt: skip
+                 _robust(synced), statistics.median(synced) >= 0.9 and rss <= 64))  # fmt: skip
     if curl:
         rows.append((f"download {label} vs curl (the ceiling)", f"curl -o {_throughput(down['download-curl'], size)}",
                      _robust(_versus(ours, down["download-curl"])), True))  # fmt: skip
@@ -318,11 +318,12 @@ EXPLAINED = {
     "median per-round ratio (single rounds vary by up to ±30% on this 2-core VM as the scheduler and the "
     "kernel's writeback fall), with mean ± sd; peak RSS growth of the worst run (target: median ≥ 0.9x, "
     "≤ 64 MiB).",
-    "new file + fsync": "the same against raw httpx that also fsyncs, as the SDK does for durability: the "
-    "like-for-like baseline (target: median ≥ 0.9x).",
+    "new file + fsync": "the same against raw httpx that also fsyncs, as the SDK does so that a crash never "
+    "leaves a partial video under the final name: the like-for-like baseline (target: median ≥ 0.9x, the SDK's "
+    "RSS growth ≤ 64 MiB).",
     "new file": "SDK download throughput over raw httpx streaming into a new file, 8 rounds on the same server "
-    "in an order that turns each round, each run after a `sync`; median per-round ratio, with mean ± sd "
-    "(target: median ≥ 0.9x, RSS ≤ 64 MiB).",
+    "in an order that turns each round, each run after a `sync`; median per-round ratio, with mean ± sd; the SDK "
+    "also fsyncs, which this baseline does not, so no target (single rounds vary by ±30% on this VM's disk).",
     "vs curl": "SDK throughput over `curl -o` (a new file, no fsync): the practical ceiling, for reference; no target.",
     "event loop stall": "the longest a 5 ms ticker waits beyond its period while `AsyncVideo.download` saves "
     "256 MiB on the same loop (the client made before the ticker starts); worst of the runs (target ≤ 50 ms).",
