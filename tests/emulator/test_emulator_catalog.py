@@ -21,17 +21,13 @@ from qubrid_video_emulator import Catalog, Emulator, EmulatorConfig, KeyPolicy, 
 from qubrid_video_emulator._catalog import BUILTIN_PATH
 
 from ..media import jpeg, png, probe, wav
+from .posting import post_generation
 
 LOOSE = {"models": {"p-video": {"extends": "p-video", "fps": {"values": [24, 30, 48]}, "duration": {"max": 20}}}}
 
 
 def _post(emulator: Emulator, fields: dict[str, Any], files: dict[str, Any] | None = None) -> httpx.Response:
-    auth = {"Authorization": f"Bearer {emulator.api_key}"}
-    url = f"{emulator.base_url}/videos/generations"
-    if files:
-        data = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in fields.items()}
-        return httpx.post(url, data=data, files=files, headers=auth, timeout=120)
-    return httpx.post(url, json=fields, headers=auth, timeout=120)
+    return post_generation(emulator, fields, files, timeout=120)
 
 
 def _video(emulator: Emulator, fields: dict[str, Any], files: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from av.bitstream import BitStreamFilterContext
 from qubrid_video_emulator import Emulator, EmulatorConfig
 
 from ..media import png, probe, wav
+from .posting import post_generation
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +26,7 @@ def fast() -> Iterator[Emulator]:
 
 
 def _post(emulator: Emulator, fields: dict[str, Any], files: dict[str, Any] | None = None) -> httpx.Response:
-    auth = {"Authorization": f"Bearer {emulator.api_key}"}
-    url = f"{emulator.base_url}/videos/generations"
-    if files:
-        data = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in fields.items()}
-        return httpx.post(url, data=data, files=files, headers=auth, timeout=60)
-    return httpx.post(url, json=fields, headers=auth, timeout=60)
+    return post_generation(emulator, fields, files, timeout=60)
 
 
 def _video_url(emulator: Emulator, fields: dict[str, Any], files: dict[str, Any] | None = None) -> str:
