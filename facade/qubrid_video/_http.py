@@ -80,7 +80,7 @@ class Lanes(Generic[HttpT]):
         self._turn = itertools.count()
         self._renew: Callable[[], HttpT] | None = renew
         self._pid = os.getpid()
-        self._inherited: list[HttpT] = []
+        self._inherited: list[HttpT] = []  # a forked child's copies of the parent's pools, held, never closed
 
     def next(self) -> HttpT:
         """The pool whose turn it is (in a forked child, from pools of the child's own)."""

@@ -117,8 +117,8 @@ class Offloaded:
     The run's calls only queue the work; :meth:`settle`, which the async loop awaits after each
     call of the run that may reach the sink, does it off the event loop, in order. Writes go in
     batches of about 1 MiB (or what came within 0.2 s, for a slow download): a thread hop per
-    network chunk cost a third of the throughput. So the
-    file side stays :class:`._staging.Partial`'s, and the run's decisions the same as the sync loop's.
+    network chunk cost a third of the throughput. The file side stays :class:`._staging.Partial`'s,
+    and the run's decisions are the sync loop's.
     """
 
     def __init__(self, inner: Sink) -> None:
